@@ -1,0 +1,94 @@
+package cairn
+
+import (
+	"context"
+	"time"
+)
+
+// WriteResult counts what a write did.
+type WriteResult struct {
+	// Inserted counts events stored for the first time.
+	Inserted int
+	// Duplicates counts events whose id was already stored (or repeated
+	// within the same write); they change nothing.
+	Duplicates int
+}
+
+// EventWriter stores events. Writing an event whose id is already stored
+// changes nothing and counts it as a duplicate.
+type EventWriter interface {
+	WriteEvents(ctx context.Context, events []Event) (WriteResult, error)
+}
+
+// DeadLetterWriter keeps records that could not be decoded. Writing the
+// same dead letter (origin, position and bytes) twice keeps it once.
+type DeadLetterWriter interface {
+	WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
+}
+
+// EventQuery selects events. The zero value selects the newest events.
+type EventQuery struct {
+	// Filter is an expression in the filter language; "" matches all.
+	Filter string
+	// Since and Until bound the event time: Since <= time < Until; zero
+	// values leave that side open.
+	Since, Until time.Time
+	// Limit caps the number of events returned; 0 means the store's
+	// default page size.
+	Limit int
+	// Cursor continues a previous query from where its page ended.
+	Cursor string
+	// Oldest returns the oldest events first instead of the newest.
+	Oldest bool
+}
+
+// EventPage is one page of a query's result.
+type EventPage struct {
+	Events []Event
+	// Next is the cursor of the following page, "" at the end.
+	Next string
+}
+
+// EventReader reads stored events.
+type EventReader interface {
+	// QueryEvents returns the events matching q, newest first unless
+	// q.Oldest. It returns EINVALID for a malformed filter or cursor.
+	QueryEvents(ctx context.Context, q EventQuery) (EventPage, error)
+	// GetEvent returns one event by id, or ENOTFOUND.
+	GetEvent(ctx context.Context, id string) (Event, error)
+}
+
+// Count is one group of a count query.
+type Count struct {
+	Source Source `json:"source"`
+	Kind   Kind   `json:"kind"`
+	N      int    `json:"n"`
+}
+
+// Stats summarises a store's contents.
+type Stats struct {
+	Events      int     `json:"events"`
+	DeadLetters int     `json:"dead_letters"`
+	ByKind      []Count `json:"by_source_kind"`
+}
+
+// StatsReader summarises what is stored.
+type StatsReader interface {
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// DeadLetterReader lists dead letters, newest first.
+type DeadLetterReader interface {
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+}
+
+// Store is everything the CLI needs from a store; the SQLite and
+// PostgreSQL stores implement it.
+type Store interface {
+	EventWriter
+	DeadLetterWriter
+	EventReader
+	DeadLetterReader
+	StatsReader
+	Close() error
+}
