@@ -140,7 +140,10 @@ type File struct {
 	Flags string `json:"flags,omitempty"`
 }
 
-// Conn is a network connection or socket.
+// Conn is a network connection or socket. Src is always the client side
+// and Dst the server side, whoever the local end is: for connect the local
+// end is Src, for accept the local end is Dst; for listen only Dst (the
+// listening address) is set.
 type Conn struct {
 	// Op is connect, accept, listen or close.
 	Op       string `json:"op"`

@@ -1,0 +1,43 @@
+# cairn's two set-up commands on a fresh machine are `make demo` and `make test`.
+export PATH := /usr/local/go/bin:$(PATH)
+GO      ?= go
+BIN     := bin/cairn
+DB      ?= cairn.db
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build demo test vet fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cairn
+
+# demo generates the four demo stories as real Tetragon and CloudTrail
+# records and runs them through cairn (decode, store), then shows what was stored.
+demo: build
+	./$(BIN) demo --db $(DB)
+
+test: vet
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	@out="$$(gofmt -l . 2>&1)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# fuzz runs every fuzz test for FUZZTIME each (seed corpora also run in `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# bench measures ingest throughput (decode-only vs decode+store) and memory;
+# BENCHMARKS.md records the figures with this command.
+BENCHTIME ?= 3x
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./ingest/ ./decode/ ./sqlite/ ./filter/
+
+clean:
+	rm -rf bin $(DB) $(DB)-wal $(DB)-shm

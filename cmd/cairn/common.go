@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/sqlite"
+)
+
+// defaultDB is the store used when --db is not given.
+const defaultDB = "cairn.db"
+
+// newFlags returns a flag set for a command that reports errors to e.
+func newFlags(e *env, name, args, desc string) *flag.FlagSet {
+	fs := flag.NewFlagSet("cairn "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: cairn %s [flags] %s\n\n%s\n\nflags:\n", name, args, desc)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; it returns false with the exit code when the
+// command should stop (help asked for, or a usage error).
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// dbFlag adds --db.
+func dbFlag(fs *flag.FlagSet, e *env) *string {
+	def := defaultDB
+	if v := e.getenv("CAIRN_DB"); v != "" {
+		def = v
+	}
+	return fs.String("db", def, "store: an SQLite file path (env CAIRN_DB)")
+}
+
+// outputFlag adds -o with the formats the command supports.
+func outputFlag(fs *flag.FlagSet, formats ...string) *string {
+	return fs.String("o", formats[0], "output format: "+strings.Join(formats, "|"))
+}
+
+func checkOutput(e *env, got string, formats ...string) bool {
+	for _, f := range formats {
+		if got == f {
+			return true
+		}
+	}
+	fmt.Fprintf(e.stderr, "cairn: unknown output format %q; use one of %s\n", got, strings.Join(formats, ", "))
+	return false
+}
+
+// openStore opens the store named by --db.
+func openStore(ctx context.Context, dsn string) (cairn.Store, error) {
+	return sqlite.Open(ctx, dsn, sqlite.Options{})
+}
+
+// fail prints err for the user and returns the exit code. Internal
+// errors' details are shown too on the CLI: the user running it is the
+// operator.
+func fail(e *env, err error) int {
+	if cairn.ErrorCode(err) == cairn.EINTERNAL {
+		fmt.Fprintf(e.stderr, "cairn: %v\n", err)
+	} else {
+		fmt.Fprintf(e.stderr, "cairn: %s\n", cairn.ErrorMessage(err))
+	}
+	return exitFailure
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/termsafe"
+)
+
+func runEvents(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "events", "",
+		"Lists stored events, newest first.\n"+
+			"Filter example: --filter 'k8s.ns.name in (prod, staging) and proc.name=nc'   (cairn fields lists the fields)")
+	db := dbFlag(fs, e)
+	filter := fs.String("filter", "", "filter expression")
+	since := fs.String("since", "", "only events at or after T: RFC3339 time, a date, or a duration ago (90m, 24h, 7d)")
+	until := fs.String("until", "", "only events before T (same forms as --since)")
+	limit := fs.Int("limit", 100, "at most N events (0: no limit)")
+	oldest := fs.Bool("oldest", false, "oldest first")
+	out := outputFlag(fs, "text", "json", "ndjson")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if !checkOutput(e, *out, "text", "json", "ndjson") {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "cairn events: unexpected argument %q (flags come first; quote the filter)\n", fs.Arg(0))
+		return exitUsage
+	}
+	now := time.Now()
+	q := cairn.EventQuery{Filter: *filter, Oldest: *oldest}
+	var err error
+	if q.Since, err = parseWhen(*since, now); err != nil {
+		return fail(e, cairn.Errorf(cairn.EINVALID, "--since: %v", err))
+	}
+	if q.Until, err = parseWhen(*until, now); err != nil {
+		return fail(e, cairn.Errorf(cairn.EINVALID, "--until: %v", err))
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+
+	var events []cairn.Event
+	remaining := *limit
+	for {
+		q.Limit = 1000
+		if *limit > 0 {
+			q.Limit = min(remaining, 1000)
+		}
+		page, err := st.QueryEvents(ctx, q)
+		if err != nil {
+			return fail(e, err)
+		}
+		events = append(events, page.Events...)
+		remaining -= len(page.Events)
+		if page.Next == "" || (*limit > 0 && remaining <= 0) {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	switch *out {
+	case "json":
+		if events == nil {
+			events = []cairn.Event{}
+		}
+		err = writeJSON(e.stdout, events)
+	case "ndjson":
+		enc := json.NewEncoder(e.stdout)
+		for i := range events {
+			if err = enc.Encode(&events[i]); err != nil {
+				break
+			}
+		}
+	default:
+		err = printEvents(e.stdout, events)
+	}
+	if err != nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+func printEvents(w io.Writer, events []cairn.Event) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tSOURCE\tKIND\tWHERE\tWHAT")
+	for i := range events {
+		ev := &events[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
+			ev.Time.UTC().Format("2006-01-02 15:04:05.000"),
+			ev.Source, ev.Kind,
+			cell(ev.Where(), 48), cell(ev.Summary(), 120))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d events\n", len(events))
+	return err
+}
+
+// cell makes attacker-controlled text safe for a table cell: escapes
+// control characters (tabs included) and truncates to n runes.
+func cell(s string, n int) string {
+	s = termsafe.String(s)
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// parseWhen parses a time bound: RFC3339, a date, or a duration before now
+// such as 90m, 24h or 7d. "" is the zero time (no bound).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	if strings.HasSuffix(s, "d") {
+		if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (2026-11-25T10:00:00Z, 2026-11-25) or a duration ago (90m, 24h, 7d)", s)
+}

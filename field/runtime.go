@@ -1,0 +1,622 @@
+package field
+
+import (
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// The runtime fields follow Falco's names and meanings, so that Falco
+// rules and analysts who know Falco read them the same way.
+
+func init() {
+	register(eventFields()...)
+	register(procFields()...)
+	register(ancestorFields()...)
+	register(userFields()...)
+	register(fdFields()...)
+	register(containerFields()...)
+	register(k8sFields()...)
+	register(alertFields()...)
+}
+
+// str wraps a getter of a string that is missing when empty.
+func str(get func(ev *cairn.Event) string) Getter {
+	return func(ev *cairn.Event, _ string) (any, bool) {
+		if v := get(ev); v != "" {
+			return v, true
+		}
+		return nil, false
+	}
+}
+
+// num wraps a getter of an optional integer.
+func num(get func(ev *cairn.Event) (int64, bool)) Getter {
+	return func(ev *cairn.Event, _ string) (any, bool) {
+		if v, ok := get(ev); ok {
+			return v, true
+		}
+		return nil, false
+	}
+}
+
+func ptrNum(p *int64) (int64, bool) {
+	if p == nil {
+		return 0, false
+	}
+	return *p, true
+}
+
+func eventFields() []*Field {
+	return []*Field{
+		{Name: "evt.time", Type: Time, Desc: "Time of the event.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Time.IsZero() {
+					return nil, false
+				}
+				return ev.Time, true
+			}},
+		{Name: "evt.type", Type: String, Desc: "Event type: execve, procexit, openat, connect, accept, ... or the API call name of a cloud event.",
+			Get: str(func(ev *cairn.Event) string { return ev.Type })},
+		{Name: "evt.hostname", Type: String, Desc: "Host (node) the event happened on.", Aliases: []string{"host.hostName", "host.name"},
+			Get: str(func(ev *cairn.Event) string { return ev.Host })},
+		{Name: "evt.source", Type: String, Desc: "Falco event source: syscall for runtime events, aws_cloudtrail for CloudTrail, or a Falco alert's source.",
+			Get: str(falcoSource)},
+		{Name: "event.id", Type: String, Desc: "cairn's id of the event, derived from the record.",
+			Get: str(func(ev *cairn.Event) string { return ev.ID })},
+		{Name: "event.source", Type: String, Desc: "Where the event came from: tetragon, falco, cloudtrail, sensor, native.",
+			Get: str(func(ev *cairn.Event) string { return string(ev.Source) })},
+		{Name: "event.kind", Type: String, Desc: "What the event describes: process_exec, process_exit, file, network, kprobe, cloud_api_call, alert.",
+			Get: str(func(ev *cairn.Event) string { return string(ev.Kind) })},
+	}
+}
+
+func falcoSource(ev *cairn.Event) string {
+	switch {
+	case ev.Alert != nil && ev.Alert.Source != "":
+		return ev.Alert.Source
+	case ev.Cloud != nil || ev.Source == cairn.SourceCloudTrail:
+		return "aws_cloudtrail"
+	case ev.Kind == "":
+		return ""
+	}
+	return "syscall"
+}
+
+// procGetter builds a getter on the event's process, with p chosen by
+// pick (the process itself or its parent).
+func procStr(pick func(ev *cairn.Event) *cairn.Process, get func(p *cairn.Process) string) Getter {
+	return str(func(ev *cairn.Event) string {
+		if p := pick(ev); p != nil {
+			return get(p)
+		}
+		return ""
+	})
+}
+
+func procNum(pick func(ev *cairn.Event) *cairn.Process, get func(p *cairn.Process) (int64, bool)) Getter {
+	return num(func(ev *cairn.Event) (int64, bool) {
+		if p := pick(ev); p != nil {
+			return get(p)
+		}
+		return 0, false
+	})
+}
+
+func self(ev *cairn.Event) *cairn.Process   { return ev.Process }
+func parent(ev *cairn.Event) *cairn.Process { return ev.Parent }
+
+// ProcName returns the process name: the source's comm, or the base name
+// of the executable.
+func ProcName(p *cairn.Process) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	if p.Binary == "" {
+		return ""
+	}
+	return path.Base(p.Binary)
+}
+
+// Cmdline returns the command line as Falco's proc.cmdline shows it: the
+// name followed by the arguments.
+func Cmdline(p *cairn.Process) string {
+	name := ProcName(p)
+	if p.Args == "" {
+		return name
+	}
+	return name + " " + p.Args
+}
+
+func positive(v int64) (int64, bool) { return v, v > 0 }
+
+func procFields() []*Field {
+	return []*Field{
+		{Name: "proc.name", Type: String, Desc: "Name of the process (comm, or the executable's base name).",
+			Get: procStr(self, ProcName)},
+		{Name: "proc.exe", Type: String, Desc: "First command-line argument (argv[0]); cairn gives the executable path when argv[0] is not known.",
+			Get: procStr(self, func(p *cairn.Process) string { return p.Binary })},
+		{Name: "proc.exepath", Type: String, Desc: "Full path of the process's executable.",
+			Get: procStr(self, func(p *cairn.Process) string { return p.Binary })},
+		{Name: "proc.cmdline", Type: String, Desc: "Process name followed by its arguments.",
+			Get: procStr(self, Cmdline)},
+		{Name: "proc.args", Type: String, Desc: "Arguments of the process, after argv[0].",
+			Get: procStr(self, func(p *cairn.Process) string { return p.Args })},
+		{Name: "proc.pid", Type: Int, Desc: "Process id.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return positive(p.PID) })},
+		{Name: "proc.ppid", Type: Int, Desc: "Parent process id.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) {
+				if p.PPID > 0 {
+					return p.PPID, true
+				}
+				return 0, false
+			})},
+		{Name: "proc.cwd", Type: String, Desc: "Working directory of the process.",
+			Get: procStr(self, func(p *cairn.Process) string { return p.Cwd })},
+		{Name: "proc.tty", Type: Int, Desc: "Controlling terminal of the process (0 when none).",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.TTY) })},
+		{Name: "proc.sid", Type: Int, Desc: "Session id of the process.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.SID) })},
+		{Name: "proc.exec_id", Type: String, Desc: "Execution id of the process (Tetragon's exec_id), unique across the fleet.",
+			Get: procStr(self, func(p *cairn.Process) string { return p.ExecID })},
+		{Name: "proc.pexec_id", Type: String, Desc: "Execution id of the parent process.",
+			Get: procStr(self, func(p *cairn.Process) string { return p.ParentExecID })},
+		{Name: "proc.start_time", Type: Time, Desc: "When the process started.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Process == nil || ev.Process.StartTime.IsZero() {
+					return nil, false
+				}
+				return ev.Process.StartTime, true
+			}},
+		{Name: "proc.exitcode", Type: Int, Desc: "Exit code of the process (on exit events).",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.ExitCode) })},
+		{Name: "proc.is_exe_upper_layer", Type: Bool, Desc: "True when the executable lives in the container's writable upper layer (written after the container started).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Process == nil || ev.Process.UpperLayer == nil {
+					return nil, false
+				}
+				return *ev.Process.UpperLayer, true
+			}},
+		{Name: "proc.pname", Type: String, Desc: "Name of the parent process.",
+			Get: procStr(parent, ProcName)},
+		{Name: "proc.pexe", Type: String, Desc: "argv[0] of the parent process (its executable path when argv[0] is not known).",
+			Get: procStr(parent, func(p *cairn.Process) string { return p.Binary })},
+		{Name: "proc.pexepath", Type: String, Desc: "Full executable path of the parent process.",
+			Get: procStr(parent, func(p *cairn.Process) string { return p.Binary })},
+		{Name: "proc.pcmdline", Type: String, Desc: "Command line of the parent process.",
+			Get: procStr(parent, Cmdline)},
+		{Name: "proc.pcwd", Type: String, Desc: "Working directory of the parent process.",
+			Get: procStr(parent, func(p *cairn.Process) string { return p.Cwd })},
+	}
+}
+
+// ancestor returns the n-th ancestor: 0 is the process itself, 1 its
+// parent, 2 the grandparent, as in Falco.
+func ancestor(ev *cairn.Event, n int) *cairn.Process {
+	switch {
+	case n == 0:
+		return ev.Process
+	case n == 1:
+		return ev.Parent
+	case n-2 < len(ev.Ancestors):
+		return &ev.Ancestors[n-2]
+	}
+	return nil
+}
+
+// ancestorField builds a field that takes an ancestor index; without an
+// index it is the list of every ancestor's value (parent first), and a
+// comparison is true when any ancestor satisfies it.
+func ancestorField(name, desc string, typ Type, get func(p *cairn.Process) (any, bool)) *Field {
+	return &Field{Name: name, Type: List, Desc: desc, Arg: IndexArg, ArgOptional: true,
+		Get: func(ev *cairn.Event, arg string) (any, bool) {
+			if arg != "" {
+				n, err := strconv.Atoi(arg)
+				if err != nil {
+					return nil, false
+				}
+				p := ancestor(ev, n)
+				if p == nil {
+					return nil, false
+				}
+				v, ok := get(p)
+				if !ok {
+					return nil, false
+				}
+				if typ == Int {
+					return strconv.FormatInt(v.(int64), 10), true
+				}
+				return v, true
+			}
+			var out []string
+			for n := 1; ; n++ {
+				p := ancestor(ev, n)
+				if p == nil {
+					break
+				}
+				if v, ok := get(p); ok {
+					if typ == Int {
+						out = append(out, strconv.FormatInt(v.(int64), 10))
+					} else {
+						out = append(out, v.(string))
+					}
+				}
+			}
+			if len(out) == 0 {
+				return nil, false
+			}
+			return out, true
+		}}
+}
+
+func nonEmpty(s string) (any, bool) { return s, s != "" }
+
+func ancestorFields() []*Field {
+	return []*Field{
+		ancestorField("proc.aname", "Name of an ancestor: proc.aname[1] is the parent, [2] the grandparent; without an index, any ancestor.", String,
+			func(p *cairn.Process) (any, bool) { return nonEmpty(ProcName(p)) }),
+		ancestorField("proc.apid", "Pid of an ancestor (as text); without an index, any ancestor.", Int,
+			func(p *cairn.Process) (any, bool) { return p.PID, p.PID > 0 }),
+		ancestorField("proc.aexe", "argv[0] (or executable path) of an ancestor; without an index, any ancestor.", String,
+			func(p *cairn.Process) (any, bool) { return nonEmpty(p.Binary) }),
+		ancestorField("proc.aexepath", "Executable path of an ancestor; without an index, any ancestor.", String,
+			func(p *cairn.Process) (any, bool) { return nonEmpty(p.Binary) }),
+		ancestorField("proc.acmdline", "Command line of an ancestor; without an index, any ancestor.", String,
+			func(p *cairn.Process) (any, bool) { return nonEmpty(Cmdline(p)) }),
+	}
+}
+
+func userFields() []*Field {
+	return []*Field{
+		{Name: "user.name", Type: String, Desc: "Name of the user the process runs as (root for uid 0 when the source gives no name).", Aliases: []string{"user.username"},
+			Get: procStr(self, func(p *cairn.Process) string {
+				if p.User != "" {
+					return p.User
+				}
+				if p.UID != nil && *p.UID == 0 {
+					return "root"
+				}
+				return ""
+			})},
+		{Name: "user.uid", Type: Int, Desc: "User id of the process.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.UID) })},
+		{Name: "user.loginuid", Type: Int, Desc: "Audit login user id of the process (-1 when unset).",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) {
+				v, ok := ptrNum(p.LoginUID)
+				if ok && v == 4294967295 {
+					v = -1
+				}
+				return v, ok
+			})},
+		{Name: "group.gid", Type: Int, Desc: "Group id of the process.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.GID) })},
+	}
+}
+
+func file(ev *cairn.Event) *cairn.File { return ev.File }
+
+func connGetter(get func(c *cairn.Conn) (any, bool)) Getter {
+	return func(ev *cairn.Event, _ string) (any, bool) {
+		if ev.Net == nil {
+			return nil, false
+		}
+		return get(ev.Net)
+	}
+}
+
+// local reports whether the client side of c is the local end.
+func clientIsLocal(c *cairn.Conn) bool { return c.Op != "accept" }
+
+func fdFields() []*Field {
+	text := func(s string) (any, bool) { return s, s != "" }
+	port := func(p int64) (any, bool) { return p, p > 0 }
+	return []*Field{
+		{Name: "fd.name", Type: String, Desc: "File path, or for a connection client-ip:port->server-ip:port.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if f := file(ev); f != nil && f.Path != "" {
+					return f.Path, true
+				}
+				if c := ev.Net; c != nil && (c.DstIP != "" || c.SrcIP != "") {
+					if c.SrcIP == "" {
+						return hostPort(c.DstIP, c.DstPort), true
+					}
+					return hostPort(c.SrcIP, c.SrcPort) + "->" + hostPort(c.DstIP, c.DstPort), true
+				}
+				return nil, false
+			}},
+		{Name: "fd.directory", Type: String, Desc: "Directory of the file.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if f := file(ev); f != nil && f.Path != "" && strings.Contains(f.Path, "/") {
+					return path.Dir(f.Path), true
+				}
+				return nil, false
+			}},
+		{Name: "fd.filename", Type: String, Desc: "Base name of the file.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if f := file(ev); f != nil && f.Path != "" {
+					return path.Base(f.Path), true
+				}
+				return nil, false
+			}},
+		{Name: "fd.typechar", Type: String, Desc: "Type of the file descriptor as one character: f file, 4 IPv4 socket, 6 IPv6 socket.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				switch {
+				case ev.File != nil:
+					return "f", true
+				case ev.Net != nil:
+					if strings.Contains(ev.Net.DstIP+ev.Net.SrcIP, ":") {
+						return "6", true
+					}
+					return "4", true
+				}
+				return nil, false
+			}},
+		{Name: "fd.type", Type: String, Desc: "Type of the file descriptor: file, ipv4, ipv6.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				switch {
+				case ev.File != nil:
+					return "file", true
+				case ev.Net != nil:
+					if strings.Contains(ev.Net.DstIP+ev.Net.SrcIP, ":") {
+						return "ipv6", true
+					}
+					return "ipv4", true
+				}
+				return nil, false
+			}},
+		{Name: "fd.sip", Type: IP, Desc: "Server IP address of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.DstIP) })},
+		{Name: "fd.sport", Type: Int, Desc: "Server port of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return port(c.DstPort) })},
+		{Name: "fd.cip", Type: IP, Desc: "Client IP address of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.SrcIP) })},
+		{Name: "fd.cport", Type: Int, Desc: "Client port of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return port(c.SrcPort) })},
+		{Name: "fd.rip", Type: IP, Desc: "Remote IP address of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
+			if clientIsLocal(c) {
+				return text(c.DstIP)
+			}
+			return text(c.SrcIP)
+		})},
+		{Name: "fd.rport", Type: Int, Desc: "Remote port of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
+			if clientIsLocal(c) {
+				return port(c.DstPort)
+			}
+			return port(c.SrcPort)
+		})},
+		{Name: "fd.lip", Type: IP, Desc: "Local IP address of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
+			if clientIsLocal(c) {
+				return text(c.SrcIP)
+			}
+			return text(c.DstIP)
+		})},
+		{Name: "fd.lport", Type: Int, Desc: "Local port of the connection.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
+			if clientIsLocal(c) {
+				return port(c.SrcPort)
+			}
+			return port(c.DstPort)
+		})},
+		{Name: "fd.l4proto", Type: String, Desc: "Transport protocol of the connection: tcp, udp.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
+			return text(strings.ToLower(c.Protocol))
+		})},
+		{Name: "net.op", Type: String, Desc: "What happened to the connection: connect, accept, listen, close.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.Op) })},
+		{Name: "file.op", Type: String, Desc: "What was done to the file: open, read, write, unlink, rename, chmod, exec.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if f := file(ev); f != nil {
+					return text(f.Op)
+				}
+				return nil, false
+			}},
+	}
+}
+
+func hostPort(ip string, port int64) string {
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
+	}
+	if port <= 0 {
+		return ip
+	}
+	return ip + ":" + strconv.FormatInt(port, 10)
+}
+
+// imageParts splits an image reference into repository, tag and digest.
+func imageParts(ref string) (repo, tag, digest string) {
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		ref, digest = ref[:i], ref[i+1:]
+	}
+	// A colon after the last slash separates the tag; one before it
+	// belongs to a registry's port.
+	if i := strings.LastIndexByte(ref, ':'); i >= 0 && i > strings.LastIndexByte(ref, '/') {
+		ref, tag = ref[:i], ref[i+1:]
+	}
+	return ref, tag, digest
+}
+
+func ctr(get func(c *cairn.Container) string) Getter {
+	return str(func(ev *cairn.Event) string {
+		if ev.Container != nil {
+			return get(ev.Container)
+		}
+		return ""
+	})
+}
+
+func containerFields() []*Field {
+	return []*Field{
+		{Name: "container.id", Type: String, Desc: "Short (12 character) container id; host for processes outside containers, as in Falco.",
+			Get: str(func(ev *cairn.Event) string {
+				if ev.Container != nil {
+					return ev.Container.ID
+				}
+				if ev.Process != nil && ev.Cloud == nil {
+					return "host"
+				}
+				return ""
+			})},
+		{Name: "container.full_id", Type: String, Desc: "Full container id.", Get: ctr(func(c *cairn.Container) string { return c.FullID })},
+		{Name: "container.name", Type: String, Desc: "Container name.", Get: ctr(func(c *cairn.Container) string { return c.Name })},
+		{Name: "container.runtime", Type: String, Desc: "Container runtime: containerd, docker, cri-o.", Get: ctr(func(c *cairn.Container) string { return c.Runtime })},
+		{Name: "container.image", Type: String, Desc: "Container image reference as given (repository:tag).", Aliases: []string{"container.image.name"},
+			Get: ctr(func(c *cairn.Container) string { return c.Image })},
+		{Name: "container.image.repository", Type: String, Desc: "Repository of the container image, without tag or digest.",
+			Get: ctr(func(c *cairn.Container) string { r, _, _ := imageParts(c.Image); return r })},
+		{Name: "container.image.tag", Type: String, Desc: "Tag of the container image.",
+			Get: ctr(func(c *cairn.Container) string { _, t, _ := imageParts(c.Image); return t })},
+		{Name: "container.image.digest", Type: String, Desc: "Digest of the container image.",
+			Get: ctr(func(c *cairn.Container) string {
+				if _, _, d := imageParts(c.Image); d != "" {
+					return d
+				}
+				_, _, d := imageParts(c.ImageID)
+				return d
+			})},
+		{Name: "container.image.id", Type: String, Desc: "Image id as the runtime reports it.", Get: ctr(func(c *cairn.Container) string { return c.ImageID })},
+		{Name: "container.privileged", Type: Bool, Desc: "True for a privileged container.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Container == nil || ev.Container.Privileged == nil {
+					return nil, false
+				}
+				return *ev.Container.Privileged, true
+			}},
+		{Name: "container.start_time", Type: Time, Desc: "When the container started.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Container == nil || ev.Container.StartTime.IsZero() {
+					return nil, false
+				}
+				return ev.Container.StartTime, true
+			}},
+	}
+}
+
+func kube(get func(k *cairn.K8s) string) Getter {
+	return str(func(ev *cairn.Event) string {
+		if ev.K8s != nil {
+			return get(ev.K8s)
+		}
+		return ""
+	})
+}
+
+func k8sFields() []*Field {
+	return []*Field{
+		{Name: "k8s.cluster.name", Type: String, Desc: "Kubernetes cluster name.", Aliases: []string{"kubernetes.cluster.name"},
+			Get: kube(func(k *cairn.K8s) string { return k.Cluster })},
+		{Name: "k8s.ns.name", Type: String, Desc: "Kubernetes namespace.", Aliases: []string{"kubernetes.namespace.name"},
+			Get: kube(func(k *cairn.K8s) string { return k.Namespace })},
+		{Name: "k8s.pod.name", Type: String, Desc: "Kubernetes pod name.", Aliases: []string{"kubernetes.pod.name"},
+			Get: kube(func(k *cairn.K8s) string { return k.Pod })},
+		{Name: "k8s.pod.uid", Type: String, Desc: "Kubernetes pod uid.", Get: kube(func(k *cairn.K8s) string { return k.PodUID })},
+		{Name: "k8s.pod.labels", Type: String, Desc: "Pod labels as key:value pairs, sorted, comma separated.",
+			Get: kube(func(k *cairn.K8s) string { return labelText(k.Labels) })},
+		{Name: "k8s.pod.label", Type: String, Desc: "Value of one pod label: k8s.pod.label[app].", Arg: KeyArg,
+			Get: func(ev *cairn.Event, key string) (any, bool) {
+				if ev.K8s == nil {
+					return nil, false
+				}
+				v, ok := ev.K8s.Labels[key]
+				return v, ok
+			}},
+		{Name: "k8s.workload.kind", Type: String, Desc: "Kind of the workload that owns the pod: Deployment, DaemonSet, StatefulSet, Job, ...",
+			Get: kube(func(k *cairn.K8s) string { return k.WorkloadKind })},
+		{Name: "k8s.workload.name", Type: String, Desc: "Name of the workload that owns the pod.", Aliases: []string{"kubernetes.workload.name"},
+			Get: kube(func(k *cairn.K8s) string { return k.WorkloadName })},
+	}
+}
+
+func labelText(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteByte(':')
+		b.WriteString(labels[k])
+	}
+	return b.String()
+}
+
+func alertFields() []*Field {
+	return []*Field{
+		{Name: "severity", Type: Severity, Desc: "Severity: debug, info, notice, low, medium (warning), high (error), critical, alert, emergency.",
+			Aliases: []string{"priority"},
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Alert == nil {
+					return nil, false
+				}
+				if r, ok := SeverityRank(ev.Alert.Priority); ok {
+					return r, true
+				}
+				return nil, false
+			}},
+		{Name: "rule.name", Type: String, Desc: "Name of the rule that raised the alert or detection.",
+			Get: str(func(ev *cairn.Event) string {
+				if ev.Alert != nil {
+					return ev.Alert.Rule
+				}
+				return ""
+			})},
+		{Name: "rule.tags", Type: List, Desc: "Tags of the rule; a comparison is true when any tag satisfies it.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Alert == nil || len(ev.Alert.Tags) == 0 {
+					return nil, false
+				}
+				return append([]string(nil), ev.Alert.Tags...), true
+			}},
+		{Name: "alert.output", Type: String, Desc: "Output text of an alert from another engine (Falco).",
+			Get: str(func(ev *cairn.Event) string {
+				if ev.Alert != nil {
+					return ev.Alert.Output
+				}
+				return ""
+			})},
+	}
+}
+
+var severities = []struct {
+	names []string
+	rank  int64
+}{
+	{[]string{"debug"}, 0},
+	{[]string{"info", "informational"}, 1},
+	{[]string{"notice"}, 2},
+	{[]string{"low"}, 3},
+	{[]string{"medium", "warning", "warn"}, 4},
+	{[]string{"high", "error"}, 5},
+	{[]string{"critical"}, 6},
+	{[]string{"alert"}, 7},
+	{[]string{"emergency"}, 8},
+}
+
+// SeverityRank returns the rank of a severity or Falco priority name
+// (case-insensitive): debug 0, info 1, notice 2, low 3, medium/warning 4,
+// high/error 5, critical 6, alert 7, emergency 8.
+func SeverityRank(name string) (int64, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	for _, s := range severities {
+		for _, n := range s.names {
+			if n == name {
+				return s.rank, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// SeverityName returns the canonical name of a severity rank.
+func SeverityName(rank int64) string {
+	for _, s := range severities {
+		if s.rank == rank {
+			return s.names[0]
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,345 @@
+// Package ingest reads inputs (files, directories, standard input),
+// decodes them and stores the events, dead-lettering what cannot be
+// decoded. Decoding and storing overlap: the decoder fills batches while
+// the store writes the previous one.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/decode"
+)
+
+// Writer is what ingest needs from a store.
+type Writer interface {
+	cairn.EventWriter
+	cairn.DeadLetterWriter
+}
+
+// Options configures an ingest.
+type Options struct {
+	Store  Writer
+	Format decode.Format
+	// BatchSize is the number of events written per transaction; 0 means
+	// 1,000.
+	BatchSize int
+	// Progress, if set, is called as input is read with the bytes read so
+	// far and the total (-1 when unknown, as for standard input).
+	Progress func(read, total int64)
+	// Logger receives one line per input that cannot be read; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// Reject is one dead-lettered record, as the report shows it.
+type Reject struct {
+	Origin   string `json:"origin"`
+	Position string `json:"position"`
+	Reason   string `json:"reason"`
+}
+
+// Failure is an input that could not be read at all.
+type Failure struct {
+	Origin string `json:"origin"`
+	Reason string `json:"reason"`
+}
+
+// maxRejectsShown caps the rejects listed in a report; all are counted
+// and all are in the dead-letter table.
+const maxRejectsShown = 100
+
+// Report says what an ingest did.
+type Report struct {
+	Inputs     int            `json:"inputs"`
+	Accepted   int            `json:"accepted"`
+	Duplicates int            `json:"duplicates"`
+	Rejected   int            `json:"rejected"`
+	BySource   map[string]int `json:"by_source"`
+	Rejects    []Reject       `json:"rejects,omitempty"`
+	Failures   []Failure      `json:"failures,omitempty"`
+}
+
+// ExitCode is the status a command reports for r: 0 when every record was
+// stored or was a duplicate, 2 when some were dead-lettered and the rest
+// stored, 1 when an input could not be read.
+func (r *Report) ExitCode() int {
+	switch {
+	case len(r.Failures) > 0:
+		return 1
+	case r.Rejected > 0:
+		return 2
+	}
+	return 0
+}
+
+// Input is one thing to read.
+type Input struct {
+	Origin string
+	Open   func() (io.ReadCloser, error)
+	Size   int64 // -1 when unknown
+}
+
+// Expand turns command-line arguments into inputs: "-" is standard input,
+// a directory is every regular file under it in name order (which is time
+// order in CloudTrail's S3 layout), skipping hidden files and CloudTrail
+// digest folders. A path that does not exist is an error.
+func Expand(args []string, stdin io.Reader) ([]Input, error) {
+	var out []Input
+	for _, arg := range args {
+		if arg == "-" {
+			out = append(out, Input{Origin: "-", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
+			continue
+		}
+		info, err := os.Stat(arg)
+		if err != nil {
+			return nil, cairn.Errorf(cairn.EINVALID, "cannot read %s: %v", arg, errors.Unwrap(err))
+		}
+		if !info.IsDir() {
+			out = append(out, fileInput(arg, info.Size()))
+			continue
+		}
+		var files []Input
+		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if p != arg && strings.HasPrefix(name, ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				if name == "CloudTrail-Digest" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			files = append(files, fileInput(p, info.Size()))
+			return nil
+		})
+		if err != nil {
+			return nil, cairn.Errorf(cairn.EINVALID, "cannot read directory %s: %v", arg, err)
+		}
+		sort.Slice(files, func(i, j int) bool { return files[i].Origin < files[j].Origin })
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+func fileInput(path string, size int64) Input {
+	return Input{Origin: path, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// Run reads every input, stores what decodes and dead-letters the rest.
+// It returns an error only when the store fails or ctx ends; inputs that
+// cannot be read are listed in the report's Failures.
+func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rep := &Report{BySource: map[string]int{}}
+	w := newWriter(ctx, opts.Store, rep)
+	var total, base int64
+	for _, in := range inputs {
+		if in.Size < 0 {
+			total = -1
+			break
+		}
+		total += in.Size
+	}
+	for _, in := range inputs {
+		if ctx.Err() != nil {
+			break
+		}
+		rep.Inputs++
+		rc, err := in.Open()
+		if err != nil {
+			log.Warn("cannot open input", "origin", in.Origin, "err", err)
+			rep.Failures = append(rep.Failures, Failure{Origin: in.Origin, Reason: err.Error()})
+			continue
+		}
+		var r io.Reader = rc
+		if opts.Progress != nil {
+			r = &countingReader{r: rc, fn: func(n int64) { opts.Progress(base+n, total) }}
+		}
+		s := &sink{w: w, batch: opts.BatchSize, rep: rep}
+		err = decode.Decode(ctx, r, in.Origin, opts.Format, s)
+		rc.Close()
+		s.flush()
+		if in.Size > 0 {
+			base += in.Size
+		}
+		if err != nil {
+			if werr := w.err(); werr != nil {
+				break
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			log.Warn("cannot read input", "origin", in.Origin, "err", err)
+			rep.Failures = append(rep.Failures, Failure{Origin: in.Origin, Reason: cairn.ErrorMessage(err)})
+		}
+	}
+	if err := w.close(); err != nil {
+		return rep, err
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// sink collects decoded events into batches for the writer.
+type sink struct {
+	w       *writer
+	batch   int
+	events  []cairn.Event
+	letters []cairn.DeadLetter
+	rep     *Report
+}
+
+func (s *sink) Event(ev cairn.Event) error {
+	s.events = append(s.events, ev)
+	if len(s.events) >= s.batch {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *sink) Reject(dl cairn.DeadLetter) error {
+	s.letters = append(s.letters, dl)
+	if len(s.letters) >= s.batch {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *sink) flush() error {
+	if len(s.events) == 0 && len(s.letters) == 0 {
+		return s.w.err()
+	}
+	err := s.w.send(batch{events: s.events, letters: s.letters})
+	s.events = make([]cairn.Event, 0, s.batch)
+	s.letters = nil
+	return err
+}
+
+type batch struct {
+	events  []cairn.Event
+	letters []cairn.DeadLetter
+}
+
+// writer stores batches in a goroutine of its own, so that decoding the
+// next batch overlaps with writing this one.
+type writer struct {
+	ch   chan batch
+	done chan struct{}
+	mu   sync.Mutex
+	fail error
+}
+
+func newWriter(ctx context.Context, st Writer, rep *Report) *writer {
+	w := &writer{ch: make(chan batch, 2), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.ch {
+			if w.err() != nil {
+				continue
+			}
+			if len(b.letters) > 0 {
+				if err := st.WriteDeadLetters(ctx, b.letters); err != nil {
+					w.setErr(fmt.Errorf("store dead letters: %w", err))
+					continue
+				}
+				w.mu.Lock()
+				rep.Rejected += len(b.letters)
+				for _, dl := range b.letters {
+					if len(rep.Rejects) < maxRejectsShown {
+						rep.Rejects = append(rep.Rejects, Reject{Origin: dl.Origin, Position: dl.Position, Reason: dl.Reason})
+					}
+				}
+				w.mu.Unlock()
+			}
+			if len(b.events) > 0 {
+				res, err := st.WriteEvents(ctx, b.events)
+				if err != nil {
+					w.setErr(fmt.Errorf("store events: %w", err))
+					continue
+				}
+				w.mu.Lock()
+				rep.Accepted += res.Inserted
+				rep.Duplicates += res.Duplicates
+				for _, ev := range b.events {
+					rep.BySource[string(ev.Source)]++
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *writer) send(b batch) error {
+	if err := w.err(); err != nil {
+		return err
+	}
+	w.ch <- b
+	return nil
+}
+
+func (w *writer) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fail
+}
+
+func (w *writer) setErr(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail == nil {
+		w.fail = err
+	}
+}
+
+func (w *writer) close() error {
+	close(w.ch)
+	<-w.done
+	return w.err()
+}
+
+type countingReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.fn(c.n)
+	return n, err
+}
