@@ -6,6 +6,7 @@ package cairn
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"time"
 )
 
@@ -239,8 +240,12 @@ func (e *Event) Doc() any {
 			d := json.NewDecoder(bytes.NewReader(e.Raw))
 			d.UseNumber()
 			var v any
+			// A record with anything but whitespace after its value is
+			// not one JSON document; SQL's json functions agree.
 			if d.Decode(&v) == nil {
-				e.doc.v = v
+				if _, err := d.Token(); err == io.EOF {
+					e.doc.v = v
+				}
 			}
 		}
 	}
