@@ -1,0 +1,223 @@
+package decode
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// ctRecord is one CloudTrail event record; the fields cairn does not
+// lift (requestParameters, responseElements, ...) are read from Raw.
+type ctRecord struct {
+	EventVersion       string      `json:"eventVersion"`
+	UserIdentity       *ctIdentity `json:"userIdentity"`
+	EventTime          string      `json:"eventTime"`
+	EventSource        string      `json:"eventSource"`
+	EventName          string      `json:"eventName"`
+	AWSRegion          string      `json:"awsRegion"`
+	SourceIPAddress    string      `json:"sourceIPAddress"`
+	UserAgent          string      `json:"userAgent"`
+	ErrorCode          string      `json:"errorCode"`
+	ErrorMessage       string      `json:"errorMessage"`
+	RequestID          string      `json:"requestID"`
+	EventID            string      `json:"eventID"`
+	EventType          string      `json:"eventType"`
+	EventCategory      string      `json:"eventCategory"`
+	ReadOnly           flexBool    `json:"readOnly"`
+	ManagementEvent    flexBool    `json:"managementEvent"`
+	RecipientAccountID string      `json:"recipientAccountId"`
+}
+
+// ctIdentity is the userIdentity element.
+type ctIdentity struct {
+	Type             string `json:"type"`
+	PrincipalID      string `json:"principalId"`
+	ARN              string `json:"arn"`
+	AccountID        string `json:"accountId"`
+	AccessKeyID      string `json:"accessKeyId"`
+	UserName         string `json:"userName"`
+	InvokedBy        string `json:"invokedBy"`
+	IdentityProvider string `json:"identityProvider"`
+	SourceIdentity   string `json:"sourceIdentity"`
+	SessionContext   *struct {
+		SessionIssuer *struct {
+			Type string `json:"type"`
+			ARN  string `json:"arn"`
+		} `json:"sessionIssuer"`
+		Attributes *struct {
+			MFAAuthenticated flexBool `json:"mfaAuthenticated"`
+		} `json:"attributes"`
+		SourceIdentity      string `json:"sourceIdentity"`
+		WebIDFederationData *struct {
+			FederatedProvider string `json:"federatedProvider"`
+		} `json:"webIdFederationData"`
+	} `json:"sessionContext"`
+	OnBehalfOf *struct {
+		UserID           string `json:"userId"`
+		IdentityStoreARN string `json:"identityStoreArn"`
+	} `json:"onBehalfOf"`
+}
+
+// flexBool reads a JSON boolean, or the strings "true" and "false"
+// (CloudTrail writes mfaAuthenticated as a string). Anything else leaves
+// it unset.
+type flexBool struct {
+	set, v bool
+}
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	switch string(data) {
+	case "true", `"true"`:
+		*b = flexBool{set: true, v: true}
+	case "false", `"false"`:
+		*b = flexBool{set: true, v: false}
+	}
+	return nil
+}
+
+func (b flexBool) ptr() *bool {
+	if !b.set {
+		return nil
+	}
+	v := b.v
+	return &v
+}
+
+// decodeCloudTrail decodes one CloudTrail event record. It needs an
+// RFC 3339 eventTime, an eventName and an eventSource; a record with no
+// userIdentity, or an Unknown one, is valid.
+func decodeCloudTrail(d *decoder, data []byte, compact bool) (cairn.Event, error) {
+	var rec ctRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return cairn.Event{}, jsonReason(err)
+	}
+	switch {
+	case rec.EventTime == "":
+		return cairn.Event{}, errors.New("record has no eventTime")
+	case rec.EventName == "":
+		return cairn.Event{}, errors.New("record has no eventName")
+	case rec.EventSource == "":
+		return cairn.Event{}, errors.New("record has no eventSource")
+	}
+	t, err := parseTime(rec.EventTime)
+	if err != nil {
+		return cairn.Event{}, fmt.Errorf("eventTime: %v", err)
+	}
+	ev := cairn.Event{
+		Source: cairn.SourceCloudTrail,
+		Kind:   cairn.KindCloud,
+		Time:   t,
+		Type:   rec.EventName,
+		Cloud: &cairn.CloudCall{
+			EventID:          rec.EventID,
+			EventName:        rec.EventName,
+			EventSource:      rec.EventSource,
+			EventType:        rec.EventType,
+			EventCategory:    rec.EventCategory,
+			EventVersion:     rec.EventVersion,
+			Region:           rec.AWSRegion,
+			SourceIP:         rec.SourceIPAddress,
+			UserAgent:        rec.UserAgent,
+			ErrorCode:        rec.ErrorCode,
+			ErrorMessage:     rec.ErrorMessage,
+			ReadOnly:         rec.ReadOnly.ptr(),
+			ManagementEvent:  rec.ManagementEvent.ptr(),
+			RecipientAccount: rec.RecipientAccountID,
+			RequestID:        rec.RequestID,
+			Identity:         ctIdentityOf(rec.UserIdentity),
+		},
+	}
+	if idPart(rec.EventID) && (rec.RecipientAccountID == "" || idPart(rec.RecipientAccountID)) {
+		ev.ID = "ct-" + rec.EventID
+		if rec.RecipientAccountID != "" {
+			ev.ID += "-" + rec.RecipientAccountID
+		}
+	} else {
+		ev.ID = d.hashID("ct-", data, compact)
+	}
+	return ev, nil
+}
+
+// idPart reports whether s can be part of an event id: short, printable
+// ASCII, no spaces. Other eventIDs are hashed instead.
+func idPart(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// ctIdentityOf maps the userIdentity element. The identity provider of a
+// SAMLUser or WebIdentityUser, and the identity store of an
+// IdentityCenterUser, are kept as the issuer (IssuerARN), and the
+// Identity Center user id as the principal id, so that CanonicalIdentity
+// can key them from the Identity alone.
+func ctIdentityOf(ui *ctIdentity) cairn.Identity {
+	if ui == nil {
+		return cairn.Identity{}
+	}
+	id := cairn.Identity{
+		Type:           ui.Type,
+		ARN:            ui.ARN,
+		AccountID:      ui.AccountID,
+		PrincipalID:    ui.PrincipalID,
+		AccessKeyID:    ui.AccessKeyID,
+		UserName:       ui.UserName,
+		InvokedBy:      ui.InvokedBy,
+		SourceIdentity: ui.SourceIdentity,
+	}
+	if sc := ui.SessionContext; sc != nil {
+		if si := sc.SessionIssuer; si != nil {
+			id.IssuerARN, id.IssuerType = si.ARN, si.Type
+		}
+		if sc.Attributes != nil {
+			id.MFA = sc.Attributes.MFAAuthenticated.ptr()
+		}
+		if id.SourceIdentity == "" {
+			id.SourceIdentity = sc.SourceIdentity
+		}
+		if w := sc.WebIDFederationData; w != nil && id.IssuerARN == "" && w.FederatedProvider != "" {
+			id.IssuerARN, id.IssuerType = w.FederatedProvider, "WebIdentityProvider"
+		}
+	}
+	switch ui.Type {
+	case "AssumedRole":
+		id.SessionName = sessionName(ui.ARN, ui.PrincipalID)
+	case "SAMLUser", "WebIdentityUser":
+		if id.IssuerARN == "" && ui.IdentityProvider != "" {
+			id.IssuerARN, id.IssuerType = ui.IdentityProvider, "IdentityProvider"
+		}
+	case "IdentityCenterUser":
+		if ob := ui.OnBehalfOf; ob != nil {
+			id.IssuerARN, id.IssuerType = ob.IdentityStoreARN, "IdentityStore"
+			if ob.UserID != "" {
+				id.PrincipalID = ob.UserID
+			}
+		}
+	}
+	id.Key = CanonicalIdentity(id)
+	return id
+}
+
+// sessionName returns the role session name of an assumed-role session:
+// the last part of arn:aws:sts::<acct>:assumed-role/<role>/<session>,
+// else what follows the colon of the principal id (AROA...:<session>).
+func sessionName(arn, principalID string) string {
+	if _, res, ok := arnResource(arn); ok && strings.HasPrefix(res, "assumed-role/") {
+		if i := strings.LastIndexByte(res, '/'); i > len("assumed-role/") {
+			return res[i+1:]
+		}
+	}
+	if _, s, ok := strings.Cut(principalID, ":"); ok {
+		return s
+	}
+	return ""
+}

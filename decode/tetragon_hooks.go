@@ -1,0 +1,300 @@
+package decode
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// ttHookEvent classifies a kprobe, tracepoint, uprobe or LSM event by
+// its arguments and function: a socket argument makes it a network
+// event, a file or path argument a file event; anything else stays a
+// kernel hook whose type is the function's name.
+func ttHookEvent(name string, h *ttHook, ev *cairn.Event) {
+	fn := h.FunctionName
+	switch name {
+	case "process_tracepoint":
+		fn = h.Event
+	case "process_uprobe":
+		ev.Kind, ev.Type = cairn.KindKprobe, h.Symbol
+		if ev.Type == "" {
+			ev.Type = "uprobe"
+		}
+		return
+	}
+	core := hookCore(fn)
+	args := h.Args
+	if h.Return != nil {
+		// inet_csk_accept returns the accepted socket.
+		args = append(args[:len(args):len(args)], *h.Return)
+	}
+	if c := hookConn(core, args); c != nil {
+		ev.Kind, ev.Net = cairn.KindNetwork, c
+		ev.Type = netTypes[c.Op]
+		if ev.Type == "" {
+			ev.Type = fn
+		}
+		return
+	}
+	if f := hookFile(core, h.Args); f != nil {
+		ev.Kind, ev.File = cairn.KindFile, f
+		ev.Type = fileTypes[core]
+		if ev.Type == "" {
+			ev.Type = f.Op
+		}
+		return
+	}
+	ev.Kind, ev.Type = cairn.KindKprobe, fn
+	if ev.Type == "" {
+		ev.Type = strings.TrimPrefix(name, "process_")
+	}
+}
+
+// hookCore strips the architecture, syscall and subsystem prefixes from
+// a kernel function's name: __x64_sys_openat → openat,
+// security_file_open → open, vfs_unlink → unlink, tcp_connect stays.
+func hookCore(fn string) string {
+	s := fn
+	for _, p := range []string{"__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__ia32_compat_sys_", "__x32_compat_sys_",
+		"__se_sys_", "__do_sys_", "__sys_", "ksys_", "sys_enter_", "sys_exit_", "sys_", "do_sys_", "security_"} {
+		if strings.HasPrefix(s, p) {
+			s = s[len(p):]
+			break
+		}
+	}
+	if c, ok := coreAliases[s]; ok {
+		return c
+	}
+	for _, p := range []string{"file_", "path_", "inode_", "vfs_", "do_"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return s[len(p):]
+		}
+	}
+	return s
+}
+
+// coreAliases names functions whose core is not their suffix.
+var coreAliases = map[string]string{
+	"fd_install":           "open",
+	"filp_open":            "open",
+	"do_filp_open":         "open",
+	"filp_close":           "close",
+	"close_fd":             "close",
+	"mmap_file":            "mmap",
+	"bprm_check":           "exec",
+	"bprm_check_security":  "exec",
+	"bprm_creds_for_exec":  "exec",
+	"bprm_committed_creds": "exec",
+	"bprm_execve":          "exec",
+	"execve":               "exec",
+	"execveat":             "exec",
+	"chmod_common":         "chmod",
+	"inet_csk_accept":      "accept",
+	"socket_connect":       "connect",
+	"socket_accept":        "accept",
+	"socket_listen":        "listen",
+	"socket_bind":          "bind",
+	"socket_sendmsg":       "sendmsg",
+	"socket_recvmsg":       "recvmsg",
+	"inet_stream_connect":  "connect",
+	"tcp_v4_connect":       "connect",
+	"tcp_v6_connect":       "connect",
+	"tcp_connect":          "connect",
+	"ip4_datagram_connect": "connect",
+	"inet_listen":          "listen",
+	"inet_bind":            "bind",
+	"tcp_close":            "close",
+	"inet_release":         "close",
+	"sock_close":           "close",
+	"tcp_sendmsg":          "sendmsg",
+	"udp_sendmsg":          "sendmsg",
+	"sock_sendmsg":         "sendmsg",
+	"tcp_recvmsg":          "recvmsg",
+	"udp_recvmsg":          "recvmsg",
+	"sock_recvmsg":         "recvmsg",
+	"tcp_set_state":        "state",
+}
+
+// fileOps maps a function's core to the file operation.
+var fileOps = map[string]string{
+	"open": "open", "openat": "open", "openat2": "open", "creat": "open",
+	"read": "read", "pread64": "read", "readv": "read", "preadv": "read", "preadv2": "read",
+	"write": "write", "pwrite64": "write", "writev": "write", "pwritev": "write", "pwritev2": "write",
+	"unlink": "unlink", "unlinkat": "unlink",
+	"rename": "rename", "renameat": "rename", "renameat2": "rename",
+	"chmod": "chmod", "fchmod": "chmod", "fchmodat": "chmod", "fchmodat2": "chmod",
+	"chown": "chown", "fchown": "chown", "fchownat": "chown", "lchown": "chown",
+	"truncate": "truncate", "ftruncate": "truncate",
+	"mkdir": "mkdir", "mkdirat": "mkdir", "rmdir": "rmdir",
+	"link": "link", "linkat": "link", "symlink": "symlink", "symlinkat": "symlink",
+	"close": "close", "mmap": "mmap", "exec": "exec",
+}
+
+// fileTypes maps a function's core to the closest system call, the
+// event type Falco would use.
+var fileTypes = map[string]string{
+	"open": "openat", "openat": "openat", "openat2": "openat2", "creat": "creat",
+	"read": "read", "pread64": "pread", "readv": "readv", "preadv": "preadv", "preadv2": "preadv",
+	"write": "write", "pwrite64": "pwrite", "writev": "writev", "pwritev": "pwritev", "pwritev2": "pwritev",
+	"unlink": "unlinkat", "unlinkat": "unlinkat",
+	"rename": "renameat2", "renameat": "renameat", "renameat2": "renameat2",
+	"chmod": "chmod", "fchmod": "fchmod", "fchmodat": "fchmodat", "fchmodat2": "fchmodat",
+	"chown": "chown", "fchown": "fchown", "fchownat": "fchownat", "lchown": "lchown",
+	"truncate": "truncate", "ftruncate": "ftruncate",
+	"mkdir": "mkdirat", "mkdirat": "mkdirat", "rmdir": "rmdir",
+	"link": "linkat", "linkat": "linkat", "symlink": "symlinkat", "symlinkat": "symlinkat",
+	"close": "close", "mmap": "mmap", "exec": "execve",
+}
+
+// netOps maps a function's core to the connection operation.
+var netOps = map[string]string{
+	"connect": "connect", "accept": "accept", "accept4": "accept", "listen": "listen", "bind": "bind",
+	"close": "close", "shutdown": "close",
+	"sendmsg": "send", "sendto": "send", "sendmmsg": "send",
+	"recvmsg": "recv", "recvfrom": "recv", "recvmmsg": "recv",
+}
+
+// netTypes maps a connection operation to the event type.
+var netTypes = map[string]string{
+	"connect": "connect", "accept": "accept", "listen": "listen", "bind": "bind",
+	"close": "close", "send": "sendto", "recv": "recvfrom",
+}
+
+// hookFile returns the file a hook touched, or nil when no argument
+// names one. Tetragon gives some paths without their leading slash
+// (etc/passwd); they are made absolute, and Raw keeps them as given.
+func hookFile(core string, args []ttArg) *cairn.File {
+	var pa *ttPathArg
+	var mask *int64
+	for i := range args {
+		a := &args[i]
+		switch {
+		case pa == nil && a.FileArg != nil:
+			pa = a.FileArg
+		case pa == nil && a.PathArg != nil:
+			pa = a.PathArg
+		case pa == nil && a.LinuxBinprmArg != nil:
+			pa = a.LinuxBinprmArg
+		case mask == nil && a.IntArg != nil:
+			mask = a.IntArg
+		}
+	}
+	if pa == nil {
+		return nil
+	}
+	op := fileOps[core]
+	switch {
+	case core == "permission":
+		op = permissionOp(mask)
+	case op == "":
+		op = core
+	}
+	return &cairn.File{Path: absPath(pa.Path), Op: op, Flags: pa.Flags}
+}
+
+// permissionOp reads the MAY_* mask of security_file_permission.
+func permissionOp(mask *int64) string {
+	const mayWrite, mayRead, mayAppend = 0x2, 0x4, 0x8
+	switch {
+	case mask == nil:
+		return "access"
+	case *mask&(mayWrite|mayAppend) != 0:
+		return "write"
+	case *mask&mayRead != 0:
+		return "read"
+	}
+	return "access"
+}
+
+// absPath adds the leading slash Tetragon leaves out of some paths;
+// pseudo paths (pipe:[12], anon_inode:[eventfd]) and empty paths stay as
+// they are.
+func absPath(p string) string {
+	if p == "" || p[0] == '/' {
+		return p
+	}
+	first := p
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		first = p[:i]
+	}
+	if strings.ContainsRune(first, ':') {
+		return p
+	}
+	return "/" + p
+}
+
+// hookConn returns the connection a hook saw, or nil when it has no
+// socket argument and is not a socket function.
+func hookConn(core string, args []ttArg) *cairn.Conn {
+	op := netOps[core]
+	var c *cairn.Conn
+	for i := range args {
+		a := &args[i]
+		s := a.SockArg
+		if s == nil {
+			s = a.SkbArg
+		}
+		if s != nil {
+			c = &cairn.Conn{Protocol: protocolName(s.Protocol)}
+			if c.Protocol == "" && s.Proto != nil {
+				c.Protocol = protocolNumber(*s.Proto)
+			}
+			if op == "accept" {
+				// An accepted socket's source address is the server's.
+				c.SrcIP, c.SrcPort, c.DstIP, c.DstPort = s.Daddr, s.Dport, s.Saddr, s.Sport
+			} else {
+				c.SrcIP, c.SrcPort, c.DstIP, c.DstPort = s.Saddr, s.Sport, s.Daddr, s.Dport
+			}
+			break
+		}
+		if sa := a.SockaddrArg; sa != nil && c == nil {
+			c = &cairn.Conn{}
+			if op == "bind" || op == "listen" {
+				c.SrcIP, c.SrcPort = sa.Addr, sa.Port
+			} else {
+				c.DstIP, c.DstPort = sa.Addr, sa.Port
+			}
+		}
+	}
+	if c == nil {
+		if op == "" || !isSocketFunc(core) {
+			return nil
+		}
+		c = &cairn.Conn{}
+	}
+	c.Op = op
+	if c.Op == "" {
+		c.Op = core
+	}
+	return c
+}
+
+// isSocketFunc reports cores that only socket functions have, so a hook
+// on one is a network event even without a socket argument.
+func isSocketFunc(core string) bool {
+	switch core {
+	case "connect", "accept", "accept4", "listen", "bind", "sendmsg", "recvmsg", "sendto", "recvfrom":
+		return true
+	}
+	return false
+}
+
+// protocolName turns IPPROTO_TCP, TCP or tcp into tcp.
+func protocolName(p string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.ToUpper(p), "IPPROTO_"))
+}
+
+func protocolNumber(n int64) string {
+	switch n {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	case 58:
+		return "icmpv6"
+	}
+	return strconv.FormatInt(n, 10)
+}
