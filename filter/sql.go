@@ -209,6 +209,12 @@ func (g *sqlGen) exists(ref field.Ref, pos bool) string {
 
 func (g *sqlGen) cmp(n *cmpNode, pos bool) string {
 	if col, ok := g.d.Columns[n.ref.Name()]; ok {
+		// Outside a not, a NULL comparison leads to the same rows as a
+		// false one (and/or are monotone and WHERE drops NULL), and a bare
+		// comparison lets the database use the column's index.
+		if pos {
+			return "(" + g.test(n, col) + ")"
+		}
 		return g.coalesce(g.test(n, col))
 	}
 	switch {

@@ -1,0 +1,161 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/sqlite"
+)
+
+// benchInputs builds realistic inputs from the demo generator with several
+// seeds (distinct records, so the store never skips duplicates): Tetragon
+// NDJSON and CloudTrail {"Records":[...]} files.
+func benchInputs(tb testing.TB, seeds int) (tetragon, cloudtrail []byte, nTet, nCT int) {
+	tb.Helper()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var tt, ct bytes.Buffer
+	ct.WriteString(`{"Records":[`)
+	for s := 1; s <= seeds; s++ {
+		sc, err := demo.Generate(demo.Options{Seed: int64(s), Now: now})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range sc.Tetragon {
+			tt.Write(r)
+			tt.WriteByte('\n')
+			nTet++
+		}
+		for _, r := range sc.CloudTrail {
+			if nCT > 0 {
+				ct.WriteByte(',')
+			}
+			ct.Write(r)
+			nCT++
+		}
+	}
+	ct.WriteString("]}")
+	return tt.Bytes(), ct.Bytes(), nTet, nCT
+}
+
+type discard struct{ n int }
+
+func (d *discard) Event(cairn.Event) error           { d.n++; return nil }
+func (d *discard) Reject(dl cairn.DeadLetter) error { return nil }
+
+// resetPeak resets the process's peak resident set size (Linux), so that
+// VmHWM read after a run is that run's peak.
+func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB returns the process's peak resident set size in MiB, or 0
+// where /proc is not available.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkIngest compares, on the same inputs in one run: JSON parsing
+// alone with encoding/json into generic values (the floor), cairn's
+// decoders alone, and decode+store into a fresh SQLite file (cairn ingest).
+func BenchmarkIngest(b *testing.B) {
+	tet, ct, nTet, nCT := benchInputs(b, 4)
+	inputs := []struct {
+		name string
+		data []byte
+		n    int
+	}{{"tetragon", tet, nTet}, {"cloudtrail", ct, nCT}}
+	for _, in := range inputs {
+		b.Run(in.name+"/json-only", func(b *testing.B) {
+			b.SetBytes(int64(len(in.data)))
+			for i := 0; i < b.N; i++ {
+				if in.name == "tetragon" {
+					d := json.NewDecoder(bytes.NewReader(in.data))
+					for {
+						var v map[string]any
+						if err := d.Decode(&v); err == io.EOF {
+							break
+						} else if err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					var v struct{ Records []map[string]any }
+					if err := json.Unmarshal(in.data, &v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(in.n*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+		b.Run(in.name+"/decode-only", func(b *testing.B) {
+			b.SetBytes(int64(len(in.data)))
+			for i := 0; i < b.N; i++ {
+				d := &discard{}
+				if err := decode.Decode(context.Background(), bytes.NewReader(in.data), "bench", decode.Auto, d); err != nil {
+					b.Fatal(err)
+				}
+				if d.n != in.n {
+					b.Fatalf("decoded %d of %d", d.n, in.n)
+				}
+			}
+			b.ReportMetric(float64(in.n*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+		b.Run(in.name+"/decode+store", func(b *testing.B) {
+			b.SetBytes(int64(len(in.data)))
+			dir := b.TempDir()
+			runtime.GC()
+			resetPeak()
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				st, err := sqlite.Open(context.Background(), filepath.Join(dir, "b"+strconv.Itoa(i)+".db"), sqlite.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				rep, err := ingest.Run(context.Background(), []ingest.Input{memInput(in.data)}, ingest.Options{Store: st})
+				elapsed += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Accepted+rep.Duplicates != in.n {
+					b.Fatalf("stored %d+%d of %d", rep.Accepted, rep.Duplicates, in.n)
+				}
+				b.StopTimer()
+				st.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(in.n*b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(peakRSSMB(), "peak-RSS-MiB")
+		})
+	}
+}
+
+func memInput(data []byte) ingest.Input {
+	return ingest.Input{Origin: "bench", Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}}
+}

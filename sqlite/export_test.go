@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"strings"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// FieldsJSON exposes the fields encoder to the external tests.
+func FieldsJSON(flat map[string]any) (string, error) {
+	b, err := appendFieldsJSON(nil, flat)
+	return string(b), err
+}
+
+// QueryPlan returns SQLite's plan for the SQL of q, one line per step.
+func QueryPlan(s *Store, q cairn.EventQuery) (string, error) {
+	eq, err := s.buildQuery(q)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+eq.sql, eq.args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		b.WriteString(detail + "\n")
+	}
+	return b.String(), rows.Err()
+}

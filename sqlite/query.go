@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/filter"
+)
+
+// Page sizes of QueryEvents.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10000
+)
+
+// QueryEvents returns the events matching q, newest first unless q.Oldest,
+// ordered by (time, seq) so that pages are stable while events arrive. It
+// returns EINVALID for a malformed filter or cursor or a negative limit.
+func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.EventPage, error) {
+	eq, err := s.buildQuery(q)
+	if err != nil {
+		return cairn.EventPage{}, err
+	}
+	limit, recheck := eq.limit, eq.recheck
+	rows, err := s.r.QueryContext(ctx, eq.sql, eq.args...)
+	if err != nil {
+		return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	var page cairn.EventPage
+	var last cursor // of the last event on the page
+	for rows.Next() {
+		var at cursor
+		var doc string
+		var raw []byte
+		if err := rows.Scan(&at.seq, &at.time, &doc, &raw); err != nil {
+			return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
+		}
+		ev, err := decodeEvent(doc, raw)
+		if err != nil {
+			return cairn.EventPage{}, fmt.Errorf("query events: event at seq %d: %w", at.seq, err)
+		}
+		if recheck != nil && !recheck.Match(&ev) {
+			continue
+		}
+		if len(page.Events) == limit {
+			page.Next = last.String(q.Oldest)
+			break
+		}
+		page.Events = append(page.Events, ev)
+		last = at
+	}
+	if err := rows.Err(); err != nil {
+		return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
+	}
+	return page, nil
+}
+
+// GetEvent returns the event with the id, or ENOTFOUND.
+func (s *Store) GetEvent(ctx context.Context, id string) (cairn.Event, error) {
+	var doc string
+	var raw []byte
+	err := s.r.QueryRowContext(ctx, `SELECT doc, raw FROM events WHERE id = ?`, id).Scan(&doc, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(id, 80))
+	}
+	if err != nil {
+		return cairn.Event{}, fmt.Errorf("get event: %w", err)
+	}
+	ev, err := decodeEvent(doc, raw)
+	if err != nil {
+		return cairn.Event{}, fmt.Errorf("get event %q: %w", truncate(id, 80), err)
+	}
+	return ev, nil
+}
+
+// decodeEvent rebuilds an event from its stored document and raw record.
+func decodeEvent(doc string, raw []byte) (cairn.Event, error) {
+	var ev cairn.Event
+	if err := json.Unmarshal([]byte(doc), &ev); err != nil {
+		return cairn.Event{}, err
+	}
+	if len(raw) > 0 {
+		ev.Raw = raw
+	}
+	return ev, nil
+}
+
+// invalid returns err as an EINVALID error unless it already has a code.
+func invalid(err error) error {
+	var e *cairn.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return cairn.Errorf(cairn.EINVALID, "%v", err)
+}
+
+// eventsQuery is the SQL of an EventQuery.
+type eventsQuery struct {
+	sql   string
+	args  []any
+	limit int
+	// recheck is set when SQL can only narrow the filter down to a
+	// superset of the matching events; each row is then matched in Go.
+	recheck *filter.Expr
+}
+
+// buildQuery turns q into SQL, with every value as an argument.
+func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
+	limit := q.Limit
+	switch {
+	case limit < 0:
+		return eventsQuery{}, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
+	case limit == 0:
+		limit = DefaultLimit
+	case limit > MaxLimit:
+		limit = MaxLimit
+	}
+
+	var where []string
+	var args []any
+	var recheck *filter.Expr
+	if strings.TrimSpace(q.Filter) != "" {
+		expr, err := filter.Parse(q.Filter)
+		if err != nil {
+			return eventsQuery{}, invalid(err)
+		}
+		d := s.Dialect()
+		w, a := expr.SQL(d, len(args))
+		where = append(where, "("+w+")")
+		args = append(args, a...)
+		if !expr.SQLExact(d) {
+			recheck = expr
+		}
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, unixNano(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, unixNano(q.Until))
+	}
+	if q.Cursor != "" {
+		c, err := parseCursor(q.Cursor, q.Oldest)
+		if err != nil {
+			return eventsQuery{}, err
+		}
+		// The first term bounds the index range; the second skips the
+		// rows of the cursor's own time already returned.
+		if q.Oldest {
+			where = append(where, "time >= ? AND (time > ? OR seq > ?)")
+		} else {
+			where = append(where, "time <= ? AND (time < ? OR seq < ?)")
+		}
+		args = append(args, c.time, c.time, c.seq)
+	}
+
+	var sb strings.Builder
+	sb.WriteString("SELECT seq, time, doc, raw FROM events")
+	if len(where) > 0 {
+		sb.WriteString(" WHERE ")
+		sb.WriteString(strings.Join(where, " AND "))
+	}
+	if q.Oldest {
+		sb.WriteString(" ORDER BY time, seq")
+	} else {
+		sb.WriteString(" ORDER BY time DESC, seq DESC")
+	}
+	if recheck == nil {
+		// One more row than the page tells whether a next page exists.
+		// Rows to recheck are read until the page is full instead.
+		sb.WriteString(" LIMIT ?")
+		args = append(args, limit+1)
+	}
+	return eventsQuery{sql: sb.String(), args: args, limit: limit, recheck: recheck}, nil
+}
