@@ -253,3 +253,8 @@ func (e *Event) Doc() any {
 }
 
 type rawDoc struct{ v any }
+
+// SetDoc caches v as the parsed raw record, for a decoder that parsed it
+// anyway, so that Doc does not parse it again. v must be what Doc would
+// return for Raw: encoding/json's generic values with json.Number numbers.
+func (e *Event) SetDoc(v any) { e.doc = &rawDoc{v: v} }

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,73 +8,64 @@ import (
 	"github.com/cairn-cdr/cairn"
 )
 
-// ctRecord is one CloudTrail event record; the fields cairn does not
-// lift (requestParameters, responseElements, ...) are read from Raw.
+// ctRecord is what cairn lifts from a CloudTrail event record (see
+// parseCloudTrail); the rest (requestParameters, responseElements, ...)
+// is read from the record's parsed document.
 type ctRecord struct {
-	EventVersion       string      `json:"eventVersion"`
-	UserIdentity       *ctIdentity `json:"userIdentity"`
-	EventTime          string      `json:"eventTime"`
-	EventSource        string      `json:"eventSource"`
-	EventName          string      `json:"eventName"`
-	AWSRegion          string      `json:"awsRegion"`
-	SourceIPAddress    string      `json:"sourceIPAddress"`
-	UserAgent          string      `json:"userAgent"`
-	ErrorCode          string      `json:"errorCode"`
-	ErrorMessage       string      `json:"errorMessage"`
-	RequestID          string      `json:"requestID"`
-	EventID            string      `json:"eventID"`
-	EventType          string      `json:"eventType"`
-	EventCategory      string      `json:"eventCategory"`
-	ReadOnly           flexBool    `json:"readOnly"`
-	ManagementEvent    flexBool    `json:"managementEvent"`
-	RecipientAccountID string      `json:"recipientAccountId"`
+	EventVersion       string
+	UserIdentity       *ctIdentity
+	EventTime          string
+	EventSource        string
+	EventName          string
+	AWSRegion          string
+	SourceIPAddress    string
+	UserAgent          string
+	ErrorCode          string
+	ErrorMessage       string
+	RequestID          string
+	EventID            string
+	EventType          string
+	EventCategory      string
+	ReadOnly           flexBool
+	ManagementEvent    flexBool
+	RecipientAccountID string
 }
 
 // ctIdentity is the userIdentity element.
 type ctIdentity struct {
-	Type             string `json:"type"`
-	PrincipalID      string `json:"principalId"`
-	ARN              string `json:"arn"`
-	AccountID        string `json:"accountId"`
-	AccessKeyID      string `json:"accessKeyId"`
-	UserName         string `json:"userName"`
-	InvokedBy        string `json:"invokedBy"`
-	IdentityProvider string `json:"identityProvider"`
-	SourceIdentity   string `json:"sourceIdentity"`
-	SessionContext   *struct {
-		SessionIssuer *struct {
-			Type string `json:"type"`
-			ARN  string `json:"arn"`
-		} `json:"sessionIssuer"`
-		Attributes *struct {
-			MFAAuthenticated flexBool `json:"mfaAuthenticated"`
-		} `json:"attributes"`
-		SourceIdentity      string `json:"sourceIdentity"`
-		WebIDFederationData *struct {
-			FederatedProvider string `json:"federatedProvider"`
-		} `json:"webIdFederationData"`
-	} `json:"sessionContext"`
-	OnBehalfOf *struct {
-		UserID           string `json:"userId"`
-		IdentityStoreARN string `json:"identityStoreArn"`
-	} `json:"onBehalfOf"`
+	Type             string
+	PrincipalID      string
+	ARN              string
+	AccountID        string
+	AccessKeyID      string
+	UserName         string
+	InvokedBy        string
+	IdentityProvider string
+	SourceIdentity   string
+	SessionContext   *ctSessionContext
+	OnBehalfOf       *ctOnBehalfOf
 }
 
-// flexBool reads a JSON boolean, or the strings "true" and "false"
-// (CloudTrail writes mfaAuthenticated as a string). Anything else leaves
-// it unset.
+type ctSessionContext struct {
+	SessionIssuer       *ctSessionIssuer
+	Attributes          *ctAttributes
+	SourceIdentity      string
+	WebIDFederationData *ctWebIDFederation
+}
+
+type ctSessionIssuer struct{ Type, ARN string }
+
+type ctAttributes struct{ MFAAuthenticated flexBool }
+
+type ctWebIDFederation struct{ FederatedProvider string }
+
+type ctOnBehalfOf struct{ UserID, IdentityStoreARN string }
+
+// flexBool is a boolean that may be unset: see flexBoolOf, which also
+// takes the strings "true" and "false" (CloudTrail writes
+// mfaAuthenticated as a string).
 type flexBool struct {
 	set, v bool
-}
-
-func (b *flexBool) UnmarshalJSON(data []byte) error {
-	switch string(data) {
-	case "true", `"true"`:
-		*b = flexBool{set: true, v: true}
-	case "false", `"false"`:
-		*b = flexBool{set: true, v: false}
-	}
-	return nil
 }
 
 func (b flexBool) ptr() *bool {
@@ -90,9 +80,9 @@ func (b flexBool) ptr() *bool {
 // RFC 3339 eventTime, an eventName and an eventSource; a record with no
 // userIdentity, or an Unknown one, is valid.
 func decodeCloudTrail(d *decoder, data []byte, compact bool) (cairn.Event, error) {
-	var rec ctRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return cairn.Event{}, jsonReason(err)
+	doc, rec, err := parseCloudTrail(data)
+	if err != nil {
+		return cairn.Event{}, err
 	}
 	switch {
 	case rec.EventTime == "":
@@ -130,6 +120,7 @@ func decodeCloudTrail(d *decoder, data []byte, compact bool) (cairn.Event, error
 			Identity:         ctIdentityOf(rec.UserIdentity),
 		},
 	}
+	ev.SetDoc(doc)
 	if idPart(rec.EventID) && (rec.RecipientAccountID == "" || idPart(rec.RecipientAccountID)) {
 		ev.ID = "ct-" + rec.EventID
 		if rec.RecipientAccountID != "" {

@@ -69,6 +69,12 @@ type Field struct {
 	Get         Getter
 	// Aliases are other names accepted for the field.
 	Aliases []string
+	// Unstored marks a field whose values are whole objects of the raw
+	// record re-encoded (ct.request, ct.response, ...): large, and
+	// readable from the raw record anyway, so Flatten leaves them out.
+	// A store filtering on one selects a superset in SQL and refines it
+	// with the in-memory predicate.
+	Unstored bool
 }
 
 var (
@@ -240,7 +246,7 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z"
 func Flatten(ev *cairn.Event) map[string]any {
 	out := make(map[string]any, 48)
 	for _, f := range catalog {
-		if f.Arg != NoArg && !f.ArgOptional {
+		if f.Unstored || f.Arg != NoArg && !f.ArgOptional {
 			continue
 		}
 		v, ok := f.Get(ev, "")

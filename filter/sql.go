@@ -79,11 +79,11 @@ func (e *Expr) SQLExact(d Dialect) bool {
 		case *notNode:
 			walk(n.x)
 		case *existsNode:
-			if _, col := d.Columns[n.ref.Name()]; !col && n.ref.HasArg && !isJSONValue(n.ref) {
+			if _, col := d.Columns[n.ref.Name()]; !col && !stored(n.ref) && !isJSONValue(n.ref) {
 				exact = false
 			}
 		case *cmpNode:
-			if _, col := d.Columns[n.ref.Name()]; !col && (n.ref.HasArg || isJSONValue(n.ref)) {
+			if _, col := d.Columns[n.ref.Name()]; !col && (!stored(n.ref) || isJSONValue(n.ref)) {
 				exact = false
 			}
 		}
@@ -93,6 +93,11 @@ func (e *Expr) SQLExact(d Dialect) bool {
 	}
 	return exact
 }
+
+// stored reports whether the store's fields column holds ref's value: not
+// for fields with an argument, nor for fields the catalog leaves out of
+// field.Flatten.
+func stored(ref field.Ref) bool { return !ref.HasArg && !ref.Field.Unstored }
 
 // isJSONValue reports whether ref reads the raw record by JSON pointer.
 func isJSONValue(ref field.Ref) bool { return ref.Field.Arg == field.PointerArg }
@@ -199,7 +204,7 @@ func (g *sqlGen) exists(ref field.Ref, pos bool) string {
 			return "(SELECT " + g.coalesce("json_typeof(_x) <> 'null'") + " FROM (SELECT " + g.jsonDoc(ref.Arg) + " AS _x) AS s)"
 		}
 		return "(SELECT " + g.coalesce("json_type(_x) <> 'null'") + " FROM (SELECT " + g.jsonDoc(ref.Arg) + " AS _x))"
-	case ref.HasArg:
+	case !stored(ref):
 		return g.boolConst(pos)
 	case g.pg:
 		return "(" + g.d.FieldsColumn + " -> " + g.fieldKey(ref.Name()) + " IS NOT NULL)"
@@ -220,7 +225,7 @@ func (g *sqlGen) cmp(n *cmpNode, pos bool) string {
 	switch {
 	case isJSONValue(n.ref):
 		return g.jsonValueCmp(n, pos)
-	case n.ref.HasArg:
+	case !stored(n.ref):
 		return g.boolConst(pos)
 	case n.ref.Field.Type == field.List:
 		return g.listCmp(n)
