@@ -52,7 +52,7 @@ func benchInputs(tb testing.TB, seeds int) (tetragon, cloudtrail []byte, nTet, n
 
 type discard struct{ n int }
 
-func (d *discard) Event(cairn.Event) error           { d.n++; return nil }
+func (d *discard) Event(cairn.Event) error          { d.n++; return nil }
 func (d *discard) Reject(dl cairn.DeadLetter) error { return nil }
 
 // resetPeak resets the process's peak resident set size (Linux), so that
