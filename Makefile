@@ -2,7 +2,7 @@
 export PATH := /usr/local/go/bin:$(PATH)
 GO      ?= go
 BIN     := bin/cairn
-DB      ?= cairn.db
+DEMO_DB ?= demo.db
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build demo test vet fuzz bench clean
@@ -13,9 +13,11 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cairn
 
 # demo generates the four demo stories as real Tetragon and CloudTrail
-# records and runs them through cairn (decode, store), then shows what was stored.
+# records anchored to now and runs them through cairn (decode, store) into a
+# fresh $(DEMO_DB), then shows what was stored.
 demo: build
-	./$(BIN) demo --db $(DB)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	./$(BIN) demo --db $(DEMO_DB)
 
 test: vet
 	$(GO) test -count=1 ./...
@@ -35,9 +37,10 @@ fuzz:
 
 # bench measures ingest throughput (decode-only vs decode+store) and memory;
 # BENCHMARKS.md records the figures with this command.
-BENCHTIME ?= 3x
+BENCHTIME ?= 5x
+BENCHCOUNT ?= 3
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./ingest/ ./decode/ ./sqlite/ ./filter/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./ingest/ ./decode/ ./sqlite/ ./filter/
 
 clean:
-	rm -rf bin $(DB) $(DB)-wal $(DB)-shm
+	rm -rf bin $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

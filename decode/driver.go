@@ -233,9 +233,7 @@ func (d *decoder) record(data []byte, compact bool, at where) error {
 	if err != nil {
 		return d.reject(at, data, err.Error())
 	}
-	if ev.Raw == nil {
-		ev.Raw = json.RawMessage(bytes.Clone(data))
-	}
+	ev.Raw = json.RawMessage(bytes.Clone(data))
 	d.records++
 	if err := d.sink.Event(ev); err != nil {
 		return sinkError{err}

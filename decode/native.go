@@ -9,10 +9,10 @@ import (
 )
 
 // decodeNative decodes one cairn Event as json.Marshal writes it. The
-// record keeps its id (or gets "nv-" and a hash of its content). A record
-// that carries the original record in "raw" (as cairn events -o ndjson
-// writes it) keeps it, so fields that read the original (json.value) still
-// work; otherwise Raw becomes the native record itself.
+// record keeps its id (or gets "nv-" and a hash of its content) and its
+// Raw becomes the native record itself, so that decoding the stored record
+// again gives the same event (an original record carried in "raw" stays
+// inside it, at json.value[/raw/...]).
 func decodeNative(d *decoder, data []byte, compact bool) (cairn.Event, error) {
 	var ev cairn.Event
 	if err := json.Unmarshal(data, &ev); err != nil {
@@ -33,9 +33,7 @@ func decodeNative(d *decoder, data []byte, compact bool) (cairn.Event, error) {
 	if ev.ID == "" {
 		ev.ID = d.hashID("nv-", data, compact)
 	}
-	if len(ev.Raw) == 0 {
-		ev.Raw = nil
-	}
+	ev.Raw = nil
 	return ev, nil
 }
 

@@ -212,6 +212,9 @@ func ancestor(ev *cairn.Event, n int) *cairn.Process {
 // comparison is true when any ancestor satisfies it.
 func ancestorField(name, desc string, typ Type, get func(p *cairn.Process) (any, bool)) *Field {
 	return &Field{Name: name, Type: List, Desc: desc, Arg: IndexArg, ArgOptional: true,
+		// Names and pids of the ancestors are short and filtered on often;
+		// the others repeat long text of every ancestor in every row.
+		Unstored: name != "proc.aname" && name != "proc.apid",
 		Get: func(ev *cairn.Event, arg string) (any, bool) {
 			if arg != "" {
 				n, err := strconv.Atoi(arg)

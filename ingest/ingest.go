@@ -171,6 +171,10 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 		}
 		total += in.Size
 	}
+	// One sink for every input: batches span small files (CloudTrail
+	// delivers many files of a few records each), so a transaction is
+	// never spent on a handful of events.
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -186,10 +190,8 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 		if opts.Progress != nil {
 			r = &countingReader{r: rc, fn: func(n int64) { opts.Progress(base+n, total) }}
 		}
-		s := &sink{w: w, batch: opts.BatchSize, rep: rep}
 		err = decode.Decode(ctx, r, in.Origin, opts.Format, s)
 		rc.Close()
-		s.flush()
 		if in.Size > 0 {
 			base += in.Size
 		}
@@ -204,6 +206,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			rep.Failures = append(rep.Failures, Failure{Origin: in.Origin, Reason: cairn.ErrorMessage(err)})
 		}
 	}
+	s.flush()
 	if err := w.close(); err != nil {
 		return rep, err
 	}

@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"bytes"
 	"encoding/json"
-	"strings"
 	"sync"
 
 	"github.com/cairn-cdr/cairn"
@@ -13,11 +11,9 @@ import (
 // encoder turns events into insert arguments. Its buffers are reused from
 // one write to the next through encoderPool.
 type encoder struct {
-	args   []any   // all rows' arguments, back to back
-	rows   [][]any // one slice of args per event
-	buf    []byte  // fields JSON scratch
-	doc    *json.Encoder
-	docBuf bytes.Buffer
+	args []any   // all rows' arguments, back to back
+	rows [][]any // one slice of args per event
+	buf  []byte  // fields JSON scratch
 }
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
@@ -28,14 +24,14 @@ func getEncoder() *encoder { return encoderPool.Get().(*encoder) }
 // write's data and buffers grown unusually large.
 func putEncoder(enc *encoder) {
 	clear(enc.args)
-	if cap(enc.buf) > 1<<20 || enc.docBuf.Cap() > 1<<20 || cap(enc.args) > 1<<16 {
+	if cap(enc.buf) > 1<<20 || cap(enc.args) > 1<<16 {
 		return
 	}
 	encoderPool.Put(enc)
 }
 
 // argsPerRow is the number of placeholders of insertEventSQL.
-const argsPerRow = 17
+const argsPerRow = 16
 
 // encode returns the insert arguments of each event. The rows stay valid
 // until enc is reused.
@@ -57,17 +53,18 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 		if err != nil {
 			return nil, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", truncate(ev.ID, 80), err)
 		}
-		doc, err := enc.docJSON(ev)
-		if err != nil {
-			return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
-		}
 		raw := []byte(ev.Raw)
-		if raw == nil {
-			raw = []byte{}
+		if len(raw) == 0 {
+			// An event made without a record (by cairn itself) is kept
+			// as its native record, so that it is rebuilt whole.
+			var err error
+			if raw, err = json.Marshal(ev); err != nil {
+				return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
+			}
 		}
 		enc.args = append(enc.args, ev.ID, unixNano(ev.Time), string(ev.Source), string(ev.Kind))
 		enc.args = cols.values(ev, flat, enc.args)
-		enc.args = append(enc.args, fields, doc, raw)
+		enc.args = append(enc.args, fields, raw)
 		enc.rows = append(enc.rows, enc.args[start:len(enc.args):len(enc.args)])
 	}
 	return enc.rows, nil
@@ -78,18 +75,4 @@ func (enc *encoder) fieldsJSON(flat map[string]any) (string, error) {
 	var err error
 	enc.buf, err = appendFieldsJSON(enc.buf[:0], flat)
 	return string(enc.buf), err
-}
-
-// docJSON returns the event as JSON without its raw record.
-func (enc *encoder) docJSON(ev *cairn.Event) (string, error) {
-	if enc.doc == nil {
-		enc.doc = json.NewEncoder(&enc.docBuf)
-		enc.doc.SetEscapeHTML(false)
-	}
-	enc.docBuf.Reset()
-	raw := ev.Raw
-	ev.Raw = nil
-	err := enc.doc.Encode(ev)
-	ev.Raw = raw
-	return strings.TrimSuffix(enc.docBuf.String(), "\n"), err
 }

@@ -3,12 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/filter"
 )
 
@@ -36,15 +37,12 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 	var last cursor // of the last event on the page
 	for rows.Next() {
 		var at cursor
-		var doc string
-		var raw []byte
-		if err := rows.Scan(&at.seq, &at.time, &doc, &raw); err != nil {
+		var row storedRow
+		if err := rows.Scan(&at.seq, &at.time, &row.id, &row.source, &row.kind, &row.typ, &row.host, &row.raw); err != nil {
 			return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
 		}
-		ev, err := decodeEvent(doc, raw)
-		if err != nil {
-			return cairn.EventPage{}, fmt.Errorf("query events: event at seq %d: %w", at.seq, err)
-		}
+		row.unixNano = at.time
+		ev := s.rebuild(row)
 		if recheck != nil && !recheck.Match(&ev) {
 			continue
 		}
@@ -63,32 +61,40 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 
 // GetEvent returns the event with the id, or ENOTFOUND.
 func (s *Store) GetEvent(ctx context.Context, id string) (cairn.Event, error) {
-	var doc string
-	var raw []byte
-	err := s.r.QueryRowContext(ctx, `SELECT doc, raw FROM events WHERE id = ?`, id).Scan(&doc, &raw)
+	var row storedRow
+	err := s.r.QueryRowContext(ctx, `SELECT id, time, source, kind, type, host, raw FROM events WHERE id = ?`, id).
+		Scan(&row.id, &row.unixNano, &row.source, &row.kind, &row.typ, &row.host, &row.raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(id, 80))
 	}
 	if err != nil {
 		return cairn.Event{}, fmt.Errorf("get event: %w", err)
 	}
-	ev, err := decodeEvent(doc, raw)
-	if err != nil {
-		return cairn.Event{}, fmt.Errorf("get event %q: %w", truncate(id, 80), err)
-	}
-	return ev, nil
+	return s.rebuild(row), nil
 }
 
-// decodeEvent rebuilds an event from its stored document and raw record.
-func decodeEvent(doc string, raw []byte) (cairn.Event, error) {
-	var ev cairn.Event
-	if err := json.Unmarshal([]byte(doc), &ev); err != nil {
-		return cairn.Event{}, err
+// storedRow is what a query reads of an event: its raw record and the
+// columns needed when the record cannot be decoded again.
+type storedRow struct {
+	id, source, kind string
+	typ, host        sql.NullString
+	unixNano         int64
+	raw              []byte
+}
+
+// rebuild turns a stored row back into its event by decoding the raw
+// record again: the store keeps the record, not a second copy of the
+// event. Should a record no longer decode (a decoder changed), the event
+// is returned with what the row has, and the reason is logged.
+func (s *Store) rebuild(r storedRow) cairn.Event {
+	ev, err := decode.Record(r.raw)
+	if err != nil {
+		s.log.Warn("stored record does not decode", "id", r.id, logKeyError, err)
+		ev = cairn.Event{Source: cairn.Source(r.source), Kind: cairn.Kind(r.kind), Time: time.Unix(0, r.unixNano).UTC(),
+			Type: r.typ.String, Host: r.host.String, Raw: r.raw}
 	}
-	if len(raw) > 0 {
-		ev.Raw = raw
-	}
-	return ev, nil
+	ev.ID = r.id
+	return ev
 }
 
 // invalid returns err as an EINVALID error unless it already has a code.
@@ -162,7 +168,7 @@ func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
 	}
 
 	var sb strings.Builder
-	sb.WriteString("SELECT seq, time, doc, raw FROM events")
+	sb.WriteString("SELECT seq, time, id, source, kind, type, host, raw FROM events")
 	if len(where) > 0 {
 		sb.WriteString(" WHERE ")
 		sb.WriteString(strings.Join(where, " AND "))

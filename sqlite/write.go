@@ -14,8 +14,8 @@ import (
 // insertEventSQL inserts one event; the hot columns follow hotColumnDefs.
 const insertEventSQL = `INSERT INTO events (id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
-	fields, doc, raw)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	fields, raw)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`
 
 // WriteEvents stores events in one transaction. An event whose id is

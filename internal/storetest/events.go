@@ -3,17 +3,20 @@ package storetest
 import (
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/decode"
 )
 
 // Base is the time of the first synthetic event.
 var Base = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
 
 // Tetragon returns a synthetic Tetragon process_exec event, the i-th of a
-// series, at the given time, with every part a Tetragon exec carries and a
-// raw record of about 2 KB. Different i give different ids, exec ids,
+// series, at the given time, decoded from a raw record of about 2 KB with
+// every part a Tetragon exec carries (stores rebuild events from their raw
+// records, so an event and its record must agree). Different i give different ids, exec ids,
 // pods and namespaces.
 func Tetragon(i int, at time.Time) cairn.Event {
 	uid, auid, tty := int64(0), int64(4294967295), int64(0)
@@ -60,7 +63,7 @@ func Tetragon(i int, at time.Time) cairn.Event {
 	ev.Raw = []byte(fmt.Sprintf(`{"process_exec":{"process":{"exec_id":%q,"pid":%d,"uid":0,"cwd":"/app","binary":"/usr/bin/bash","arguments":%q,"flags":"execve clone","start_time":%q,"auid":4294967295,"pod":{"namespace":%q,"name":%q,"container":{"id":"containerd://%s","name":"checkout","image":{"id":"123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:%s","name":"123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout:1.4.2"},"start_time":"2025-03-14T07:26:53Z","pid":%d},"pod_labels":{"app":"checkout","tier":"backend"},"workload":"checkout","workload_kind":"Deployment"},"docker":"%s","parent_exec_id":%q,"refcnt":1,"tid":%d,"in_init_tree":false},"parent":{"exec_id":%q,"pid":%d,"uid":0,"cwd":"/app","binary":"/usr/lib/jvm/java-17-openjdk/bin/java","arguments":"-jar /app/checkout.jar --spring.profiles.active=prod","flags":"procFS auid","start_time":"2025-03-14T08:26:53Z","auid":4294967295,"pod":{"namespace":%q,"name":%q},"docker":"%s","parent_exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEzMzQ4MjM2NzE4Mzk1OjE","refcnt":2,"tid":%d},"ancestors":[{"exec_id":"a2luZC1jb250cm9sLXBsYW5lOjEzMzQ4MjM2NzE4Mzk1OjE","pid":1,"binary":"/usr/bin/tini","arguments":"-- /docker-entrypoint.sh","flags":"procFS"}]},"node_name":%q,"time":%q,"cluster_name":"prod-eks"}`,
 		execID, 40000+i, args, at.Add(-time.Millisecond).Format(time.RFC3339Nano), ns, pod, ev.Container.FullID, strings.Repeat("9f", 32), 1+i%50,
 		ctr[:12], parentExecID, 40000+i, parentExecID, 39000+i/3, ns, pod, ctr[:12], 39000+i/3, ev.Host, at.Format(time.RFC3339Nano)))
-	return ev
+	return decoded(ev.ID, ev.Raw)
 }
 
 // CloudTrail returns a synthetic CloudTrail event, the i-th of a series,
@@ -112,8 +115,8 @@ func CloudTrail(i int, at time.Time) cairn.Event {
 	}
 	ev.Raw = []byte(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":%q,"principalId":"AROAEXAMPLE%06d:session-%d","arn":%q,"accountId":%q,"accessKeyId":"ASIAEXAMPLE%09d","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE%06d","arn":"arn:aws:iam::%s:role/%s","accountId":%q,"userName":%q},"webIdFederationData":{},"attributes":{"creationDate":"2025-03-14T08:00:00Z","mfaAuthenticated":"false"}}},"eventTime":%q,"eventSource":%q,"eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":%q,"userAgent":%q,"requestParameters":{"bucketName":"prod-artifacts-%d","Host":"prod-artifacts-%d.s3.us-east-1.amazonaws.com","key":"releases/checkout/1.4.2/checkout-%d.jar","name":"management-events-trail","policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::prod-artifacts/*\"}]}"},"responseElements":null,"additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":0,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2FsZG9mcmVkcGx1Z2g=","bytesTransferredOut":%d},"requestID":"%08X-1A2B-3C4D-5E6F-%012X","eventID":%q,"readOnly":%t,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::prod-artifacts-%d/releases/checkout/1.4.2/checkout-%d.jar"},{"accountId":%q,"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::prod-artifacts-%d"}],"eventType":"AwsApiCall","managementEvent":%t,"recipientAccountId":%q,"eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"%s"}}`,
 		idType, i%5, i%9, arn, account, i%1000, i%5, account, role, account, role,
-		at.Format(time.RFC3339), src, name, ip, ev.Cloud.UserAgent, i%3, i%3, i, 1024*(i%100), i, i*31, eventID, ro, i%3, i, account, i%3, mgmt, account, src))
-	return ev
+		at.Format(time.RFC3339Nano), src, name, ip, ev.Cloud.UserAgent, i%3, i%3, i, 1024*(i%100), i, i*31, eventID, ro, i%3, i, account, i%3, mgmt, account, src))
+	return decoded(ev.ID, ev.Raw)
 }
 
 // Mixed returns n synthetic events, alternating Tetragon and CloudTrail
@@ -129,4 +132,26 @@ func Mixed(n int, start time.Time) []cairn.Event {
 		}
 	}
 	return evs
+}
+
+// decoded returns the event the raw record decodes to, with the id given
+// (so that tests can name events), or panics: the records are fixed.
+func decoded(id string, raw []byte) cairn.Event {
+	ev, err := decode.Record(raw)
+	if err != nil {
+		panic(fmt.Sprintf("storetest: record of %s does not decode: %v", id, err))
+	}
+	ev.ID = id
+	return ev
+}
+
+// Decoded returns the event a raw record decodes to, with the given id.
+func Decoded(t testing.TB, id, raw string) cairn.Event {
+	t.Helper()
+	ev, err := decode.Record([]byte(raw))
+	if err != nil {
+		t.Fatalf("record of %s does not decode: %v", id, err)
+	}
+	ev.ID = id
+	return ev
 }

@@ -148,52 +148,51 @@ func testMissingID(t *testing.T, s cairn.Store) {
 
 func testRoundTrip(t *testing.T, s cairn.Store) {
 	ctx := context.Background()
-	exitCode, gid, sid := int64(137), int64(1000), int64(4242)
-	withExtras := Tetragon(10, Base.Add(time.Second))
-	withExtras.Kind, withExtras.Type = cairn.KindExit, "procexit"
-	withExtras.Process.ExitCode, withExtras.Process.Signal = &exitCode, "SIGKILL"
-	withExtras.Process.GID, withExtras.Process.SID = &gid, &sid
-	withExtras.Ancestors = []cairn.Process{{Name: "containerd-shim", PID: 900}, {Name: "systemd", PID: 1}}
-	withExtras.File = &cairn.File{Path: "/etc/shadow", Op: "open", Flags: "O_RDONLY"}
-	withExtras.Net = &cairn.Conn{Op: "connect", Protocol: "tcp", SrcIP: "10.0.0.5", SrcPort: 43210, DstIP: "104.199.23.243", DstPort: 9001}
-
-	alert := cairn.Event{
-		ID: "falco-1", Source: cairn.SourceFalco, Kind: cairn.KindAlert,
-		Time: Base.Add(2 * time.Second), Type: "execve", Host: "node-1",
-		Alert: &cairn.Alert{
-			Rule: "Terminal shell in container", Priority: "Notice",
-			Output: "A shell was spawned \"quoted\" <tag> & \u2028 é 😀", Source: "syscall",
-			Tags:   []string{"container", "shell", "mitre_execution"},
-			Fields: map[string]any{"proc.name": "bash", "proc.pid": float64(4242), "container.privileged": false, "k8s.ns.name": nil},
-		},
-		// Raw is kept byte for byte, whitespace and key order included.
-		Raw: []byte("{ \"rule\" : \"Terminal shell in container\",\n  \"priority\":\"Notice\" }"),
-	}
-	noRaw := cairn.Event{ID: "native-1", Source: cairn.SourceNative, Kind: cairn.KindOther, Time: Base.Add(3 * time.Second)}
+	exit := Decoded(t, "exit-1", `{"process_exit":{"process":{"exec_id":"bm9kZS0xOjEwMDo0MjQy","pid":4242,"uid":1000,"cwd":"/tmp","binary":"/tmp/easyminer",
+"arguments":"-o stratum+tcp://pool.example:3333","flags":"execve clone","start_time":"2025-03-14T09:26:50Z","auid":1000,
+"pod":{"namespace":"payments","name":"api-1","container":{"id":"containerd://`+strings.Repeat("ab", 32)+`","name":"api","image":{"id":"sha256:`+strings.Repeat("9f", 32)+`","name":"registry.example/api:2.1"},"start_time":"2025-03-14T08:00:00Z","pid":17}},
+"parent_exec_id":"bm9kZS0xOjkwOjQyNDA="},"parent":{"exec_id":"bm9kZS0xOjkwOjQyNDA=","pid":4240,"binary":"/bin/sh","arguments":"./malicious-bin-event-gen.sh"},
+"ancestors":[{"exec_id":"bm9kZS0xOjEwOjE=","pid":1,"binary":"/usr/bin/containerd-shim-runc-v2"}],"signal":"SIGKILL","status":137,"time":"2025-03-14T09:26:54Z"},
+"node_name":"node-1","time":"2025-03-14T09:26:54.000000001Z"}`)
+	file := Decoded(t, "file-1", `{"process_kprobe":{"process":{"exec_id":"bm9kZS0xOjEwMDo0MjQy","pid":4242,"binary":"/usr/bin/stat","arguments":"/etc/shadow"},
+"function_name":"security_file_permission","args":[{"file_arg":{"path":"/etc/shadow"}},{"int_arg":4}],"action":"KPROBE_ACTION_POST"},
+"node_name":"node-1","time":"2025-03-14T09:26:54.5Z"}`)
+	// Raw is kept byte for byte, whitespace and key order included.
+	alert := Decoded(t, "falco-1", "{ \"output\": \"A shell was spawned \\\"quoted\\\" <tag> & \u2028 é 😀\",\n  \"priority\":\"Notice\", \"rule\" : \"Terminal shell in container\",\n"+
+		` "time":"2025-03-14T09:26:55Z", "source":"syscall", "hostname":"node-1", "tags":["container","shell","mitre_execution"],
+  "output_fields": {"evt.type":"execve","proc.name":"bash","proc.pid":4242,"container.privileged":false,"k8s.ns.name":null}}`)
+	// An event cairn made itself, with no record, is kept as its native
+	// record.
+	noRaw := cairn.Event{ID: "native-1", Source: cairn.SourceSensor, Kind: cairn.KindExec, Type: "execve", Time: Base.Add(3 * time.Second),
+		Host: "laptop", Process: &cairn.Process{PID: 77, Binary: "/usr/bin/id"}}
+	wantNoRaw := noRaw
+	wantNoRaw.Raw, _ = json.Marshal(noRaw)
+	// A record that no longer decodes comes back with what its row keeps.
 	odd := cairn.Event{
 		ID: "native-2 'quoted' \"; DROP TABLE events; --", Source: cairn.SourceNative, Kind: cairn.KindOther,
 		Time: Base.Add(4 * time.Second), Host: "h\x00st\nwith\tcontrol", Raw: []byte("not json at all \x00\xff"),
 	}
-	events := []cairn.Event{Tetragon(1, Base), CloudTrail(2, Base), withExtras, alert, noRaw, odd}
+	events := []cairn.Event{Tetragon(1, Base), CloudTrail(2, Base), exit, file, alert, noRaw, odd}
 	MustWrite(t, s, events...)
+	want := map[string]cairn.Event{}
+	for _, ev := range events {
+		want[ev.ID] = ev
+	}
+	want[noRaw.ID] = wantNoRaw
 
-	for _, want := range events {
-		got, err := s.GetEvent(ctx, want.ID)
+	for _, ev := range events {
+		got, err := s.GetEvent(ctx, ev.ID)
 		if err != nil {
-			t.Fatalf("GetEvent(%q): %v", want.ID, err)
+			t.Fatalf("GetEvent(%q): %v", ev.ID, err)
 		}
-		sameEvent(t, got, want)
+		sameEvent(t, got, want[ev.ID])
 	}
 	page := MustQuery(t, s, cairn.EventQuery{Oldest: true})
 	if len(page.Events) != len(events) {
 		t.Fatalf("query returned %d events, want %d", len(page.Events), len(events))
 	}
-	byID := map[string]cairn.Event{}
-	for _, ev := range events {
-		byID[ev.ID] = ev
-	}
 	for _, got := range page.Events {
-		sameEvent(t, got, byID[got.ID])
+		sameEvent(t, got, want[got.ID])
 	}
 }
 

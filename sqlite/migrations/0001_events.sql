@@ -20,8 +20,7 @@ CREATE TABLE events (
 	identity       TEXT,
 	ct_name        TEXT,
 	fields         TEXT    NOT NULL, -- JSON object of field.Flatten
-	doc            TEXT    NOT NULL, -- the Event as JSON, without raw
-	raw            BLOB    NOT NULL  -- the original record
+	raw            BLOB    NOT NULL  -- the original record; events are rebuilt from it
 ) STRICT;
 
 -- The rowid (seq) ends every index, so an index on (x, time) also orders
