@@ -35,12 +35,14 @@ fuzz:
 	  done; \
 	done
 
-# bench measures ingest throughput (decode-only vs decode+store) and memory;
-# BENCHMARKS.md records the figures with this command.
-BENCHTIME ?= 5x
+# bench measures ingest throughput (json-only, decode-only and decode+store,
+# interleaved on the same inputs), peak memory, the store's write cost and
+# the filter's; BENCHMARKS.md records the figures with this command.
 BENCHCOUNT ?= 3
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./ingest/ ./decode/ ./sqlite/ ./filter/
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/
+	./scripts/bench-cli.sh
 
 clean:
 	rm -rf bin $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

@@ -266,7 +266,7 @@ type writer struct {
 }
 
 func newWriter(ctx context.Context, st Writer, rep *Report) *writer {
-	w := &writer{ch: make(chan batch, 2), done: make(chan struct{})}
+	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for b := range w.ch {

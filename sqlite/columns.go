@@ -79,7 +79,14 @@ type columnSet struct {
 	// fromCatalog[i] is true when defs[i].field is a text field of the
 	// catalog, so the column holds exactly its flattened value.
 	fromCatalog []bool
+	// stored lists the fields whose value a column holds (the hot
+	// columns' and baseColumns'): the fields JSON leaves them out.
+	stored []string
 }
+
+// baseColumns are the event's own columns that hold a field's flattened
+// value exactly.
+var baseColumns = map[string]string{"event.id": "id", "event.source": "source", "event.kind": "kind"}
 
 // hotColumns resolves hotColumnDefs against the catalog.
 func hotColumns() columnSet {
@@ -88,6 +95,14 @@ func hotColumns() columnSet {
 		ref, err := field.Lookup(c.field)
 		cs.fromCatalog[i] = err == nil && !ref.HasArg && ref.Field.Name == c.field &&
 			(ref.Field.Type == field.String || ref.Field.Type == field.IP)
+		if cs.fromCatalog[i] {
+			cs.stored = append(cs.stored, c.field)
+		}
+	}
+	for f := range baseColumns {
+		if _, err := field.Lookup(f); err == nil {
+			cs.stored = append(cs.stored, f)
+		}
 	}
 	return cs
 }
@@ -95,7 +110,12 @@ func hotColumns() columnSet {
 // dialectColumns maps each catalog field with a column of its own, and
 // each of its aliases, to the column.
 func (cs columnSet) dialectColumns() map[string]string {
-	m := make(map[string]string, 2*len(cs.defs))
+	m := make(map[string]string, 2*len(cs.defs)+len(baseColumns))
+	for f, col := range baseColumns {
+		if _, err := field.Lookup(f); err == nil {
+			m[f] = col
+		}
+	}
 	for i, c := range cs.defs {
 		if !cs.fromCatalog[i] {
 			continue

@@ -49,6 +49,13 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 		ev := &cp
 		start := len(enc.args)
 		flat := field.Flatten(ev)
+		enc.args = append(enc.args, ev.ID, unixNano(ev.Time), string(ev.Source), string(ev.Kind))
+		enc.args = cols.values(ev, flat, enc.args)
+		// Fields with a column of their own are read from it, never from
+		// the JSON: leave them out of it.
+		for _, name := range cols.stored {
+			delete(flat, name)
+		}
 		fields, err := enc.fieldsJSON(flat)
 		if err != nil {
 			return nil, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", truncate(ev.ID, 80), err)
@@ -62,8 +69,6 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 				return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
 			}
 		}
-		enc.args = append(enc.args, ev.ID, unixNano(ev.Time), string(ev.Source), string(ev.Kind))
-		enc.args = cols.values(ev, flat, enc.args)
 		enc.args = append(enc.args, fields, raw)
 		enc.rows = append(enc.rows, enc.args[start:len(enc.args):len(enc.args)])
 	}

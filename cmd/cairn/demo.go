@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/cairn-cdr/cairn/decode"
@@ -35,8 +36,10 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		if err := sc.Export(*export); err != nil {
 			return fail(e, err)
 		}
-		fmt.Fprintf(e.stdout, "wrote %d Tetragon and %d CloudTrail records and truth.json under %s\n",
-			len(sc.Tetragon), len(sc.CloudTrail), *export)
+		fmt.Fprintf(e.stdout, "wrote %d Tetragon and %d CloudTrail records and the ground truth (%s) under %s\n",
+			len(sc.Tetragon), len(sc.CloudTrail), demo.TruthFile, *export)
+		fmt.Fprintf(e.stdout, "ingest them with: cairn ingest %s %s\n",
+			filepath.Join(*export, demo.TetragonFile), filepath.Join(*export, demo.CloudTrailDir))
 		return exitOK
 	}
 	st, err := openStore(ctx, *db)
