@@ -17,7 +17,7 @@ type cast struct {
 	shield, payments string
 
 	// CIS benchmark.
-	benchNS, benchJob, benchContainer, benchImage, benchArgs string
+	benchNS, benchJob, benchContainer, benchRunner, benchImage, benchArgs string
 
 	// log4shell.
 	l4jNS, l4jWorkload, l4jImage, l4jJar string
@@ -60,6 +60,7 @@ func newCast(g *gen) *cast {
 	c.benchNS = pick(g, []string{"security-tools", "compliance", "kube-bench", "sec-audit", "platform-security"})
 	c.benchJob = pick(g, []string{"cis-node-benchmark", "kube-bench-nightly", "cis-scan", "node-compliance", "bench-eks"})
 	c.benchContainer = pick(g, []string{"benchmark-runner", "cis-benchmark", "kube-bench", "node-audit", "compliance-scan"})
+	c.benchRunner = pick(g, []string{"benchmark-runner", "cis-runner", "bench-agent", "audit-runner", "compliance-runner"})
 	c.benchImage = pick(g, []string{"docker.io/aquasec/kube-bench:v0.7.3", "docker.io/aquasec/kube-bench:v0.8.0", "docker.io/aquasec/kube-bench:v0.7.1", "docker.io/aquasec/kube-bench:v0.6.17"})
 	c.benchArgs = pick(g, []string{"/etc/shadow", "-c %a /etc/shadow", "-L /etc/shadow", "-c %U:%G:%a /etc/shadow"})
 

@@ -14,7 +14,7 @@ func (s *scen) storyCIS() *Story {
 	n := s.shield.nodes[0]
 	at := s.now.Add(-6 * time.Hour).Add(g.dur(-40*time.Minute, 40*time.Minute)).Truncate(time.Minute)
 	a := s.deployment(n, c.benchNS, c.benchJob, "CronJob", c.benchContainer, c.benchImage, "/opt/kube-bench", 0, at,
-		"/usr/local/bin/kube-bench", "run --targets node --benchmark eks-1.5.0", map[string]string{"job-name": c.benchJob})
+		"/usr/local/bin/"+c.benchRunner, "--targets node --benchmark eks-1.5.0", map[string]string{"job-name": c.benchJob})
 	a.pod.workload, a.pod.kind = c.benchJob, "CronJob"
 	delete(a.pod.labels, "app")
 	a.pod.labels["batch.kubernetes.io/job-name"] = a.pod.name[:len(a.pod.name)-6]
@@ -22,17 +22,12 @@ func (s *scen) storyCIS() *Story {
 	span(st, a.pod.shim.start)
 	addWorkload(st, a)
 
-	// kube-bench runs each audit through /bin/sh -c.
+	// The benchmark runner (the container's entry point) runs each audit
+	// command itself.
 	t := a.init.start.Add(g.dur(800*time.Millisecond, 2*time.Second))
 	audit := func(bin, args string) *proc {
-		cmd := bin
-		if args != "" {
-			cmd += " " + args
-		}
-		sh := s.rt.spawn(a.init, t, "/bin/sh", fmt.Sprintf("-c %q", cmd))
-		p, end := s.rt.run(sh, t.Add(g.dur(300*time.Microsecond, time.Millisecond)), g.dur(time.Millisecond, 6*time.Millisecond), bin, args)
-		s.rt.exit(sh, end.Add(g.dur(100*time.Microsecond, 500*time.Microsecond)), 0)
-		t = sh.end.Add(g.dur(20*time.Millisecond, 300*time.Millisecond))
+		p, end := s.rt.run(a.init, t, g.dur(time.Millisecond, 6*time.Millisecond), bin, args)
+		t = end.Add(g.dur(20*time.Millisecond, 300*time.Millisecond))
 		return p
 	}
 	audit("/bin/ps", "-fC kubelet")
@@ -56,7 +51,7 @@ func (s *scen) storyCIS() *Story {
 	w := a.workload()
 	st.RootCause = RootCause{
 		Kind:    "scheduled-job",
-		Summary: fmt.Sprintf("kube-bench, started by the CronJob %s/%s, audits node files as part of the CIS benchmark", c.benchNS, c.benchJob),
+		Summary: fmt.Sprintf("%s (kube-bench), started by the CronJob %s/%s, audits node files as part of the CIS benchmark", c.benchRunner, c.benchNS, c.benchJob),
 		Process: a.init.name(), Args: a.init.args, Workload: &w,
 	}
 	s.after = append(s.after, func() { st.RootCause.ExecID = a.init.execID })
