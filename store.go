@@ -90,5 +90,8 @@ type Store interface {
 	EventReader
 	DeadLetterReader
 	StatsReader
+	ProcessWriter
+	ProcessReader
+	ContextReader
 	Close() error
 }

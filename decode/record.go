@@ -13,6 +13,18 @@ import (
 // rebuild events with Record, so the record stays the single source of
 // truth. It returns EINVALID when raw is not exactly one decodable record.
 func Record(raw []byte) (cairn.Event, error) {
+	// Most stored records are one JSON object of a known format: decode
+	// it directly, without the stream reader's buffers.
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+		if f, err := Detect(t); err == nil && f != Auto {
+			d := &decoder{ctx: context.Background(), origin: "stored record"}
+			d.setFormat(f)
+			if ev, err := d.decode(d, t, false); err == nil {
+				ev.Raw = raw
+				return ev, nil
+			}
+		}
+	}
 	var c Collector
 	if err := Decode(context.Background(), bytes.NewReader(raw), "stored record", Auto, &c); err != nil {
 		return cairn.Event{}, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/proctree"
 )
 
 // Writer is what ingest needs from a store.
@@ -40,6 +41,26 @@ type Options struct {
 	// Logger receives one line per input that cannot be read; nil
 	// discards.
 	Logger *slog.Logger
+	// Tree, if set, follows the processes of the events: it fills each
+	// event's parent and ancestors and its nodes are stored with the
+	// events (the store must be a cairn.ProcessWriter). NewTree makes one
+	// that joins onto the store's stored ancestors.
+	Tree *proctree.Table
+}
+
+// NewTree returns a process table for ingesting into st: a process the
+// table does not hold is looked up among st's stored processes when st can
+// read them, so that an ingest starting mid-stream joins onto stored
+// ancestors.
+func NewTree(ctx context.Context, st any) *proctree.Table {
+	opts := proctree.Options{}
+	if r, ok := st.(cairn.ProcessReader); ok {
+		opts.Lookup = func(key string) (cairn.ProcessNode, bool) {
+			n, err := r.Process(ctx, key)
+			return n, err == nil
+		}
+	}
+	return proctree.New(opts)
 }
 
 // Reject is one dead-lettered record, as the report shows it.
@@ -162,7 +183,14 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{BySource: map[string]int{}}
-	w := newWriter(ctx, opts.Store, rep)
+	var procs cairn.ProcessWriter
+	if opts.Tree != nil {
+		var ok bool
+		if procs, ok = opts.Store.(cairn.ProcessWriter); !ok {
+			return rep, fmt.Errorf("ingest: the store keeps no process trees")
+		}
+	}
+	w := newWriter(ctx, opts.Store, procs, rep)
 	var total, base int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -174,7 +202,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	// One sink for every input: batches span small files (CloudTrail
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
-	s := &sink{w: w, batch: opts.BatchSize, rep: rep}
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -223,9 +251,22 @@ type sink struct {
 	events  []cairn.Event
 	letters []cairn.DeadLetter
 	rep     *Report
+	tree    *proctree.Table
+	// nodes are the process nodes the batch's events created or
+	// changed, by key (the latest state of each).
+	nodes map[string]cairn.ProcessNode
 }
 
 func (s *sink) Event(ev cairn.Event) error {
+	if s.tree != nil {
+		for _, n := range s.tree.Observe(&ev) {
+			if s.nodes == nil {
+				s.nodes = map[string]cairn.ProcessNode{}
+			}
+			s.nodes[n.Key] = n
+		}
+		s.tree.Enrich(&ev)
+	}
 	s.events = append(s.events, ev)
 	if len(s.events) >= s.batch {
 		return s.flush()
@@ -245,15 +286,20 @@ func (s *sink) flush() error {
 	if len(s.events) == 0 && len(s.letters) == 0 {
 		return s.w.err()
 	}
-	err := s.w.send(batch{events: s.events, letters: s.letters})
+	b := batch{events: s.events, letters: s.letters}
+	for _, n := range s.nodes {
+		b.nodes = append(b.nodes, n)
+	}
+	err := s.w.send(b)
 	s.events = make([]cairn.Event, 0, s.batch)
-	s.letters = nil
+	s.letters, s.nodes = nil, nil
 	return err
 }
 
 type batch struct {
 	events  []cairn.Event
 	letters []cairn.DeadLetter
+	nodes   []cairn.ProcessNode
 }
 
 // writer stores batches in a goroutine of its own, so that decoding the
@@ -265,7 +311,7 @@ type writer struct {
 	fail error
 }
 
-func newWriter(ctx context.Context, st Writer, rep *Report) *writer {
+func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, rep *Report) *writer {
 	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -286,6 +332,12 @@ func newWriter(ctx context.Context, st Writer, rep *Report) *writer {
 					}
 				}
 				w.mu.Unlock()
+			}
+			if len(b.nodes) > 0 {
+				if err := procs.WriteProcesses(ctx, b.nodes); err != nil {
+					w.setErr(fmt.Errorf("store processes: %w", err))
+					continue
+				}
 			}
 			if len(b.events) > 0 {
 				res, err := st.WriteEvents(ctx, b.events)

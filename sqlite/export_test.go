@@ -18,7 +18,25 @@ func QueryPlan(s *Store, q cairn.EventQuery) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+eq.sql, eq.args...)
+	return Plan(s, eq.sql, eq.args...)
+}
+
+// The SQL of the process and context reads, for plan tests.
+const (
+	LineageSQL     = lineageSQL
+	ChildrenSQL    = childrenSQL
+	StoredNodesSQL = storedNodesSQL
+)
+
+// The two sides of EventsAround, for plan tests.
+var (
+	AroundBeforeSQL = aroundBeforeSQL
+	AroundAfterSQL  = aroundAfterSQL
+)
+
+// Plan returns SQLite's plan for query with args, one line per step.
+func Plan(s *Store, query string, args ...any) (string, error) {
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return "", err
 	}

@@ -52,6 +52,7 @@ type Store struct {
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // readers; the same as w for an in-memory database
 	insert *sql.Stmt
+	procs  processStmts
 	log    *slog.Logger
 	now    func() time.Time
 	cols   columnSet
@@ -137,6 +138,9 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if s.insert, err = s.w.PrepareContext(ctx, insertEventSQL); err != nil {
 		return fmt.Errorf("open store: prepare insert: %w", err)
 	}
+	if err := s.procs.prepare(ctx, s.w, s.r); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
 	return nil
 }
 
@@ -157,6 +161,7 @@ func (s *Store) close() error {
 	if s.insert != nil {
 		errs = append(errs, s.insert.Close())
 	}
+	errs = append(errs, s.procs.close())
 	errs = append(errs, s.ckpt.close())
 	if s.w != nil {
 		// optimize keeps the planner's statistics fresh and the

@@ -51,7 +51,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
 		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
 	}
-	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto})
+	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st)})
 	if err != nil {
 		return fail(e, err)
 	}

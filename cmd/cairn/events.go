@@ -92,12 +92,12 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 
 func printEvents(w io.Writer, events []cairn.Event) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME (UTC)\tSOURCE\tKIND\tWHERE\tWHAT")
+	fmt.Fprintln(tw, "TIME (UTC)\tID\tKIND\tWHERE\tWHAT")
 	for i := range events {
 		ev := &events[i]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
 			ev.Time.UTC().Format("2006-01-02 15:04:05.000"),
-			ev.Source, ev.Kind,
+			cell(ev.ID, 64), ev.Kind,
 			cell(ev.Where(), 48), cell(ev.Summary(), 120))
 	}
 	if err := tw.Flush(); err != nil {

@@ -45,7 +45,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	opts := ingest.Options{Store: st, Format: f}
+	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st)}
 	var bar *progressbar.ProgressBar
 	if e.isTerminal {
 		bar = newBar(e.stderr)

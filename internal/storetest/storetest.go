@@ -43,6 +43,18 @@ func Run(t *testing.T, open OpenFunc) {
 		{"FiltersAgreeWithMatch", testFiltersAgreeWithMatch},
 		{"BadFilter", testBadFilter},
 		{"ConcurrentWrites", testConcurrentWrites},
+		// Process trees and event context: stores that implement
+		// cairn.ProcessWriter, cairn.ProcessReader and
+		// cairn.ContextReader.
+		{"ProcessRoundTrip", testProcessRoundTrip},
+		{"ProcessInvalid", testProcessInvalid},
+		{"ProcessMerge", testProcessMerge},
+		{"ProcessPlaceholder", testProcessPlaceholder},
+		{"Lineage", testLineage},
+		{"LineageLoops", testLineageLoops},
+		{"Children", testChildren},
+		{"TreeRandom", testTreeRandom},
+		{"EventsAround", testEventsAround},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
