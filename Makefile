@@ -35,13 +35,16 @@ fuzz:
 	  done; \
 	done
 
-# bench measures ingest throughput (json-only, decode-only and decode+store,
-# interleaved on the same inputs), peak memory, the store's write cost and
-# the filter's; BENCHMARKS.md records the figures with this command.
+# bench measures ingest throughput (json-only, decode-only, decode+store and
+# decode+store+process tree, interleaved on the same inputs), peak memory,
+# the store's write cost, lineage lookups among 1M stored processes, the
+# process table under churn, and the filter; BENCHMARKS.md records the
+# figures with this command.
 BENCHCOUNT ?= 3
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/
+	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$|FieldsJSON' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
+	$(GO) test -run '^$$' -bench 'Lineage|WriteProcesses|EventsAround' -benchmem -benchtime 20000x ./sqlite/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/
 	./scripts/bench-cli.sh
 
 clean:
