@@ -43,7 +43,8 @@ fuzz:
 BENCHCOUNT ?= 3
 bench: build
 	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$|FieldsJSON' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
-	$(GO) test -run '^$$' -bench 'Lineage|WriteProcesses|EventsAround' -benchmem -benchtime 20000x ./sqlite/
+	$(GO) test -run '^$$' -bench '^BenchmarkLineage$$' -benchmem -benchtime 20000x ./sqlite/
+	$(GO) test -run '^$$' -bench 'WriteProcesses|EventsAround' -benchmem ./sqlite/
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/
 	./scripts/bench-cli.sh
 

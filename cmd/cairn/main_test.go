@@ -150,3 +150,74 @@ func TestFields(t *testing.T) {
 		}
 	}
 }
+
+// treeNames returns the command names of a tree's lineage, root first.
+func treeNames(t *testing.T, db, filter string) ([]string, map[string]any) {
+	t.Helper()
+	code, out, errs := cli(t, "", "events", "--db", db, "--filter", filter, "--limit", "1", "-o", "json")
+	if code != 0 {
+		t.Fatalf("events %q: %s", filter, errs)
+	}
+	var evs []map[string]any
+	if err := json.Unmarshal([]byte(out), &evs); err != nil || len(evs) != 1 {
+		t.Fatalf("events %q: %d events, %v", filter, len(evs), err)
+	}
+	code, out, errs = cli(t, "", "tree", "--db", db, "-o", "json", evs[0]["id"].(string))
+	if code != 0 {
+		t.Fatalf("tree: %s", errs)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range v["lineage"].([]any) {
+		cmd, _ := n.(map[string]any)["cmdline"].(string)
+		f := strings.Fields(cmd)
+		if len(f) == 0 {
+			f = []string{"?"}
+		}
+		names = append(names, f[0])
+	}
+	return names, v
+}
+
+func TestDemoTrees(t *testing.T) {
+	for _, seed := range []string{"1", "3"} {
+		db := filepath.Join(t.TempDir(), "demo.db")
+		if code, _, errs := cli(t, "", "demo", "--db", db, "--seed", seed); code != 0 {
+			t.Fatalf("demo: %s", errs)
+		}
+		// The reverse shell: containerd-shim → java → sh → nc, the pod and
+		// image on the container's nodes.
+		names, v := treeNames(t, db, "proc.pname=sh and proc.aname[2]=java and evt.type=execve")
+		got := strings.Join(names, " ")
+		if !strings.Contains(got, "containerd-shim-runc-v2 java sh "+names[len(names)-1]) {
+			t.Errorf("seed %s: reverse shell lineage %q", seed, got)
+		}
+		lineage := v["lineage"].([]any)
+		java := lineage[len(lineage)-3].(map[string]any)
+		if java["pod"] == nil || java["image"] == nil {
+			t.Errorf("seed %s: java node without pod or image: %v", seed, java)
+		}
+		if len(v["after"].([]any)) == 0 {
+			t.Errorf("seed %s: nothing after the reverse shell", seed)
+		}
+		// The miner: the dropper script above it.
+		names, _ = treeNames(t, db, `evt.type=execve and proc.args contains "stratum+tcp"`)
+		if len(names) < 2 || !strings.HasSuffix(names[len(names)-2], "bash") {
+			t.Errorf("seed %s: miner lineage %q", seed, names)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "demo.db")
+	cli(t, "", "demo", "--db", db)
+	names, _ := treeNames(t, db, `proc.name=stat and proc.args contains "/etc/shadow"`)
+	if len(names) < 2 || names[len(names)-2] != "benchmark-runner" {
+		t.Errorf("stat /etc/shadow lineage %q, want benchmark-runner as its parent", names)
+	}
+	names, _ = treeNames(t, db, `proc.name=easyminer and evt.type=execve`)
+	code, out, _ := cli(t, "", "events", "--db", db, "--filter", `proc.name=easyminer and evt.type=execve and proc.pcmdline contains "malicious-bin-event-gen.sh"`, "-o", "json")
+	if code != 0 || !strings.Contains(out, "easyminer") {
+		t.Errorf("easyminer not under malicious-bin-event-gen.sh (lineage %q)", names)
+	}
+}
