@@ -72,8 +72,9 @@ func HostPIDKey(host string, pid int64, start time.Time) string {
 
 // ProcessWriter stores process nodes. Writing a node whose key is stored
 // merges them: known values replace unknown ones (a placeholder is filled
-// in), flags accumulate, a conflicting description keeps the first and
-// sets FlagConflict, LastSeen and ExitTime take the latest.
+// in and loses FlagUnknown; a full description clears FlagPartial), a
+// conflicting description keeps the first and sets FlagConflict, which
+// stays; LastSeen and ExitTime take the latest.
 type ProcessWriter interface {
 	WriteProcesses(ctx context.Context, nodes []ProcessNode) error
 }
