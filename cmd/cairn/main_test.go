@@ -221,3 +221,28 @@ func TestDemoTrees(t *testing.T) {
 		t.Errorf("easyminer not under malicious-bin-event-gen.sh (lineage %q)", names)
 	}
 }
+
+// TestTreeAcrossIngests checks that an ingest starting mid-stream joins
+// onto the ancestors an earlier ingest stored: the second input names
+// only its parent's exec id.
+func TestTreeAcrossIngests(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	first := `{"id":"ev-shim","source":"sensor","kind":"process_exec","type":"execve","time":"2026-11-25T10:00:00Z","host":"n1","process":{"exec_id":"shim","pid":10,"binary":"/usr/bin/containerd-shim-runc-v2"}}
+{"id":"ev-java","source":"sensor","kind":"process_exec","type":"execve","time":"2026-11-25T10:00:01Z","host":"n1","process":{"exec_id":"java","parent_exec_id":"shim","pid":20,"binary":"/usr/bin/java","args":"-jar app.jar"},"container":{"id":"abcdef123456","name":"app","image":"shop/app:1"}}
+`
+	second := `{"id":"ev-sh","source":"sensor","kind":"process_exec","type":"execve","time":"2026-11-25T10:05:00Z","host":"n1","process":{"exec_id":"sh","parent_exec_id":"java","pid":30,"binary":"/bin/sh","args":"-c id"},"container":{"id":"abcdef123456","name":"app","image":"shop/app:1"}}
+`
+	for _, in := range []string{first, second} {
+		if code, _, errs := cli(t, in, "ingest", "--db", db, "-"); code != 0 {
+			t.Fatalf("ingest: %d %s", code, errs)
+		}
+	}
+	names, _ := treeNames(t, db, "event.id=ev-sh")
+	if got := strings.Join(names, " "); got != "containerd-shim-runc-v2 java sh" {
+		t.Errorf("lineage across ingests = %q", got)
+	}
+	code, out, _ := cli(t, "", "events", "--db", db, "--filter", "proc.pname=java and proc.aname=containerd-shim-runc-v2", "-o", "ndjson")
+	if code != 0 || !strings.Contains(out, `"ev-sh"`) {
+		t.Errorf("ancestor fields of the second ingest's event not filled from the store: %q", out)
+	}
+}
