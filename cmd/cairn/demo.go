@@ -68,7 +68,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "demo (seed %d): %d records ingested into %s: %d new, %d already stored, %d rejected\n\n",
 		*seed, rep.Accepted+rep.Duplicates+rep.Rejected, *db, rep.Accepted, rep.Duplicates, rep.Rejected)
 	printStats(e, stats)
-	fmt.Fprintf(e.stdout, "\nNext: cairn events --db %s --filter 'proc.name=nc'   or   cairn events --db %s --filter 'ct.name=StopLogging'\n", *db, *db)
+	fmt.Fprintf(e.stdout, "\nNext:\n  cairn events --db %s --filter 'proc.name=nc'\n  cairn events --db %s --filter 'ct.name=StopLogging'\n  cairn tree --db %s ID    (an ID from the events list: its process tree and what happened around it)\n", *db, *db, *db)
 	return rep.ExitCode()
 }
 
