@@ -65,6 +65,19 @@ func eventFields() []*Field {
 			Get: str(func(ev *cairn.Event) string { return ev.Host })},
 		{Name: "evt.source", Type: String, Desc: "Falco event source: syscall for runtime events, aws_cloudtrail for CloudTrail, or a Falco alert's source.",
 			Get: str(falcoSource)},
+		{Name: "evt.dir", Type: String, Desc: "Direction of the event as Falco has it: < for every runtime event cairn records (a completed call).",
+			Get: str(func(ev *cairn.Event) string {
+				if ev.Cloud == nil && (ev.Process != nil || ev.File != nil || ev.Net != nil) {
+					return "<"
+				}
+				return ""
+			})},
+		{Name: "evt.is_open_read", Type: Bool, Desc: "For a file event, true when the file was opened or accessed for reading.",
+			Get: fileAccess("read", "O_RDONLY", "O_RDWR")},
+		{Name: "evt.is_open_write", Type: Bool, Desc: "For a file event, true when the file was opened or accessed for writing.",
+			Get: fileAccess("write", "O_WRONLY", "O_RDWR")},
+		{Name: "evt.is_open_exec", Type: Bool, Desc: "For a file event, true when the file was opened to be executed.",
+			Get: fileAccess("exec", "FMODE_EXEC", "MAY_EXEC")},
 		{Name: "event.id", Type: String, Desc: "cairn's id of the event, derived from the record.",
 			Get: str(func(ev *cairn.Event) string { return ev.ID })},
 		{Name: "event.source", Type: String, Desc: "Where the event came from: tetragon, falco, cloudtrail, sensor, native.",
@@ -622,4 +635,25 @@ func SeverityName(rank int64) string {
 		}
 	}
 	return "unknown"
+}
+
+// fileAccess builds a getter that is true when a file event's operation
+// is op or its flags name one of flags, false for other file events, and
+// missing for events without a file.
+func fileAccess(op string, flags ...string) Getter {
+	return func(ev *cairn.Event, _ string) (any, bool) {
+		f := ev.File
+		if f == nil {
+			return nil, false
+		}
+		if f.Op == op {
+			return true, true
+		}
+		for _, fl := range flags {
+			if strings.Contains(f.Flags, fl) {
+				return true, true
+			}
+		}
+		return false, true
+	}
 }

@@ -135,7 +135,8 @@ func TestFileFields(t *testing.T) {
 	ev := execEvent()
 	ev.Kind, ev.Type = cairn.KindFile, "openat"
 	ev.File = &cairn.File{Path: "/etc/shadow", Op: "open"}
-	for name, want := range map[string]any{"fd.name": "/etc/shadow", "fd.directory": "/etc", "fd.filename": "shadow", "fd.typechar": "f"} {
+	for name, want := range map[string]any{"fd.name": "/etc/shadow", "fd.directory": "/etc", "fd.filename": "shadow", "fd.typechar": "f",
+		"evt.dir": "<", "evt.is_open_read": false, "evt.is_open_write": false} {
 		if got, ok := get(t, ev, name); !ok || got != want {
 			t.Errorf("%s = %#v, want %#v", name, got, want)
 		}
@@ -192,5 +193,29 @@ func TestCatalogComplete(t *testing.T) {
 	}
 	if _, ok := flat["ct.name"]; ok {
 		t.Error("flatten has ct.name on a runtime event")
+	}
+}
+
+func TestOpenFlags(t *testing.T) {
+	ev := execEvent()
+	for _, c := range []struct {
+		file        cairn.File
+		read, write bool
+	}{
+		{cairn.File{Path: "/etc/shadow", Op: "read"}, true, false},
+		{cairn.File{Path: "/tmp/x", Op: "write"}, false, true},
+		{cairn.File{Path: "/tmp/x", Op: "open", Flags: "O_RDWR|O_CREAT"}, true, true},
+		{cairn.File{Path: "/tmp/x", Op: "open", Flags: "O_RDONLY"}, true, false},
+	} {
+		ev.File = &c.file
+		r, _ := get(t, ev, "evt.is_open_read")
+		w, _ := get(t, ev, "evt.is_open_write")
+		if r != c.read || w != c.write {
+			t.Errorf("%+v: read %v write %v, want %v %v", c.file, r, w, c.read, c.write)
+		}
+	}
+	ev.File = nil
+	if v, ok := get(t, ev, "evt.is_open_read"); ok {
+		t.Errorf("evt.is_open_read on an exec = %v", v)
 	}
 }
