@@ -40,6 +40,7 @@ func commands() []command {
 		{"ingest", "read Tetragon, Falco, CloudTrail or cairn NDJSON records into the store", runIngest},
 		{"events", "list stored events, filtered", runEvents},
 		{"tree", "show an event's process tree and what happened around it", runTree},
+		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},
 		{"fields", "list the field catalog", runFields},
 		{"demo", "generate the demo scenarios and load them into the store", runDemo},
 		{"db", "store maintenance: stats, dead letters", runDB},

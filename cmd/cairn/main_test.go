@@ -246,3 +246,37 @@ func TestTreeAcrossIngests(t *testing.T) {
 		t.Errorf("ancestor fields of the second ingest's event not filled from the store: %q", out)
 	}
 }
+
+func TestRulesLint(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.yaml")
+	rules := `- list: shells
+  items: [sh, bash]
+- macro: spawned
+  condition: evt.type=execve and evt.dir=<
+- rule: Shell
+  desc: a shell
+  condition: spawned and proc.name in (shells)
+  output: shell %proc.cmdline
+  priority: WARNING
+- rule: Needs missing field
+  desc: x
+  condition: spawned and proc.nonexistent_field=1
+  output: x
+  priority: NOTICE
+`
+	if err := os.WriteFile(p, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli(t, "", "rules", "lint", "-o", "json", p)
+	if code != 0 {
+		t.Fatalf("lint: %d %s", code, errs)
+	}
+	var rep []lintFile
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep) != 1 || len(rep[0].Loaded) != 1 || len(rep[0].Skipped) != 1 || !strings.Contains(strings.Join(rep[0].Skipped[0].Fields, ","), "proc.nonexistent_field") {
+		t.Errorf("lint report = %+v", rep)
+	}
+}
