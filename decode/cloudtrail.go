@@ -96,6 +96,9 @@ func decodeCloudTrail(d *decoder, data []byte, compact bool) (cairn.Event, error
 	if err != nil {
 		return cairn.Event{}, fmt.Errorf("eventTime: %v", err)
 	}
+	if t.IsZero() {
+		return cairn.Event{}, fmt.Errorf("eventTime %q is the zero time", clip(rec.EventTime))
+	}
 	ev := cairn.Event{
 		Source: cairn.SourceCloudTrail,
 		Kind:   cairn.KindCloud,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 )
 
 // parseCloudTrail parses a record once into generic values (numbers as
@@ -19,6 +20,9 @@ func parseCloudTrail(data []byte) (map[string]any, ctRecord, error) {
 	}
 	if doc == nil {
 		return nil, ctRecord{}, fmt.Errorf("record is null")
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, ctRecord{}, fmt.Errorf("malformed record: data after the record's object")
 	}
 	g := getter{obj: doc}
 	rec := ctRecord{
