@@ -187,8 +187,12 @@ func (s *scen) ordersApp() {
 	for t.Before(s.now.Add(-time.Minute)) {
 		s.rt.connect(java, t.Add(-g.dur(100*time.Millisecond, 300*time.Millisecond)), s3IP, 443)
 		s.cl.getObject(t, s.sessionAt(n, t), c.cfgBucket, c.s4sWorkload+"/application.yml", g.between(3000, 4200), "", uaJavaSDK)
+		// The database connection may come up to 5 minutes later: never
+		// after the demo's now.
 		if g.intn(2) == 0 {
-			s.rt.connect(java, t.Add(g.dur(time.Second, 5*time.Minute)), db, 5432)
+			if at := t.Add(g.dur(time.Second, 5*time.Minute)); at.Before(s.now) {
+				s.rt.connect(java, at, db, 5432)
+			}
 		}
 		t = t.Add(g.dur(25*time.Minute, 35*time.Minute))
 	}

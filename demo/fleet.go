@@ -84,6 +84,11 @@ func (s *scen) podIP(n *node) string {
 // n at `at` with one container.
 func (s *scen) deployment(n *node, ns, wl, kind, ctrName, image, workdir string, uid uint32, at time.Time, bin, args string, labels map[string]string) *app {
 	g := s.g
+	// A pod cannot start before its node booted (some seeds draw a long
+	// uptime for the workload and a short one for the node).
+	if earliest := n.boot.Add(10 * time.Minute); at.Before(earliest) {
+		at = earliest
+	}
 	var name string
 	switch kind {
 	case "Deployment":
