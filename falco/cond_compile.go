@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/pred"
 )
 
 // Condition is a compiled Falco condition.
@@ -71,28 +72,14 @@ func (c *compiler) node(n node) predicate {
 	}
 	switch n := n.(type) {
 	case *boolNode:
-		ps := make([]predicate, len(n.xs))
+		ps := make([]pred.Func, len(n.xs))
 		for i, x := range n.xs {
 			ps[i] = c.node(x)
 		}
 		if n.and {
-			return func(ev *cairn.Event) bool {
-				for _, p := range ps {
-					if !p(ev) {
-						return false
-					}
-				}
-				return true
-			}
+			return pred.And(ps)
 		}
-		return func(ev *cairn.Event) bool {
-			for _, p := range ps {
-				if p(ev) {
-					return true
-				}
-			}
-			return false
-		}
+		return pred.Or(ps)
 	case *notNode:
 		p := c.node(n.x)
 		return func(ev *cairn.Event) bool { return !p(ev) }

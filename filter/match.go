@@ -5,37 +5,24 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/pred"
 )
 
 // predicate is a compiled expression: the hot path calls closures only,
 // with each field's getter resolved at compile time.
-type predicate func(ev *cairn.Event) bool
+type predicate = func(ev *cairn.Event) bool
 
 func compile(n node) predicate {
 	switch n := n.(type) {
 	case *boolNode:
-		ps := make([]predicate, len(n.xs))
+		ps := make([]pred.Func, len(n.xs))
 		for i, x := range n.xs {
 			ps[i] = compile(x)
 		}
 		if n.and {
-			return func(ev *cairn.Event) bool {
-				for _, p := range ps {
-					if !p(ev) {
-						return false
-					}
-				}
-				return true
-			}
+			return pred.And(ps)
 		}
-		return func(ev *cairn.Event) bool {
-			for _, p := range ps {
-				if p(ev) {
-					return true
-				}
-			}
-			return false
-		}
+		return pred.Or(ps)
 	case *notNode:
 		p := compile(n.x)
 		return func(ev *cairn.Event) bool { return !p(ev) }
