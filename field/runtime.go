@@ -562,7 +562,7 @@ func labelText(labels map[string]string) string {
 
 func alertFields() []*Field {
 	return []*Field{
-		{Name: "severity", Type: Severity, Desc: "Severity: debug, info, notice, low, medium (warning), high (error), critical, alert, emergency.",
+		{Name: "severity", Type: Severity, Desc: "Severity on an ordered scale: info < low < medium < high < critical (Falco priorities and Sigma levels map onto it).",
 			Aliases: []string{"priority"},
 			Get: func(ev *cairn.Event, _ string) (any, bool) {
 				if ev.Alert == nil {
@@ -597,24 +597,24 @@ func alertFields() []*Field {
 	}
 }
 
+// severities is cairn's ordered severity scale, info < low < medium <
+// high < critical, and the names that map onto it: Falco's eight
+// priorities and Sigma's levels.
 var severities = []struct {
 	names []string
 	rank  int64
 }{
-	{[]string{"debug"}, 0},
-	{[]string{"info", "informational"}, 1},
-	{[]string{"notice"}, 2},
-	{[]string{"low"}, 3},
-	{[]string{"medium", "warning", "warn"}, 4},
-	{[]string{"high", "error"}, 5},
-	{[]string{"critical"}, 6},
-	{[]string{"alert"}, 7},
-	{[]string{"emergency"}, 8},
+	{[]string{"info", "informational", "debug"}, 0},
+	{[]string{"low", "notice"}, 1},
+	{[]string{"medium", "warning", "warn"}, 2},
+	{[]string{"high", "error"}, 3},
+	{[]string{"critical", "alert", "emergency"}, 4},
 }
 
-// SeverityRank returns the rank of a severity or Falco priority name
-// (case-insensitive): debug 0, info 1, notice 2, low 3, medium/warning 4,
-// high/error 5, critical 6, alert 7, emergency 8.
+// SeverityRank returns the rank of a severity, Falco priority or Sigma
+// level name (case-insensitive) on cairn's scale: info 0 (informational,
+// debug), low 1 (notice), medium 2 (warning), high 3 (error), critical 4
+// (alert, emergency).
 func SeverityRank(name string) (int64, bool) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	for _, s := range severities {

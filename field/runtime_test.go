@@ -168,7 +168,8 @@ func TestSeverity(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		rank int64
-	}{{"debug", 0}, {"Informational", 1}, {"notice", 2}, {"low", 3}, {"WARNING", 4}, {"medium", 4}, {"error", 5}, {"high", 5}, {"critical", 6}, {"emergency", 8}} {
+	}{{"debug", 0}, {"Informational", 0}, {"info", 0}, {"notice", 1}, {"low", 1}, {"WARNING", 2}, {"medium", 2}, {"error", 3}, {"high", 3},
+		{"critical", 4}, {"ALERT", 4}, {"emergency", 4}} {
 		if r, ok := field.SeverityRank(c.name); !ok || r != c.rank {
 			t.Errorf("SeverityRank(%q) = %d, %v; want %d", c.name, r, ok, c.rank)
 		}

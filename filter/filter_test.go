@@ -52,7 +52,7 @@ func TestCanonicalText(t *testing.T) {
 		{`kubernetes.namespace.name == "prod"`, "k8s.ns.name = prod"},
 		{"priority = Warning", "severity = medium"},
 		{"severity >= ERROR", "severity >= high"},
-		{"severity in (info, informational, Emergency)", "severity in (info, info, emergency)"},
+		{"severity in (info, informational, Emergency)", "severity in (info, info, critical)"},
 		{"proc.pid in (+1, 002, -3)", "proc.pid in (1, 2, -3)"},
 		{"container.privileged = TRUE", "container.privileged = true"},
 		{"evt.time > 2024-05-01", "evt.time > 2024-05-01T00:00:00Z"},
