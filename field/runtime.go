@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/attack"
 )
 
 // The runtime fields follow Falco's names and meanings, so that Falco
@@ -587,6 +588,20 @@ func alertFields() []*Field {
 				}
 				return append([]string(nil), ev.Alert.Tags...), true
 			}},
+		{Name: "mitre.tactic", Type: List, Desc: "ATT&CK tactics the rule's tags name, each as its id and its short name (TA0002, execution); a comparison is true when any matches.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Alert == nil {
+					return nil, false
+				}
+				return TacticValues(ev.Alert.Tags)
+			}},
+		{Name: "mitre.technique", Type: List, Desc: "ATT&CK techniques the rule's tags name, by id (T1059.004).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Alert == nil {
+					return nil, false
+				}
+				return TechniqueValues(ev.Alert.Tags)
+			}},
 		{Name: "alert.output", Type: String, Desc: "Output text of an alert from another engine (Falco).",
 			Get: str(func(ev *cairn.Event) string {
 				if ev.Alert != nil {
@@ -656,4 +671,26 @@ func fileAccess(op string, flags ...string) Getter {
 		}
 		return false, true
 	}
+}
+
+// TacticValues returns the values of mitre.tactic for a rule's tags: the
+// id and the short name of every tactic they name.
+func TacticValues(tags []string) ([]string, bool) {
+	_, tactics := attack.FromTags(tags)
+	var out []string
+	for _, t := range tactics {
+		out = append(out, t.ID, t.Shortname)
+	}
+	return out, len(out) > 0
+}
+
+// TechniqueValues returns the values of mitre.technique for a rule's
+// tags.
+func TechniqueValues(tags []string) ([]string, bool) {
+	techniques, _ := attack.FromTags(tags)
+	var out []string
+	for _, t := range techniques {
+		out = append(out, t.ID)
+	}
+	return out, len(out) > 0
 }

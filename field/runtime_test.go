@@ -220,3 +220,17 @@ func TestOpenFlags(t *testing.T) {
 		t.Errorf("evt.is_open_read on an exec = %v", v)
 	}
 }
+
+func TestMitreFields(t *testing.T) {
+	ev := execEvent()
+	ev.Alert = &cairn.Alert{Rule: "Terminal shell in container", Priority: "Notice", Tags: []string{"container", "shell", "mitre_execution", "T1059"}}
+	tac, _ := get(t, ev, "mitre.tactic")
+	tech, _ := get(t, ev, "mitre.technique")
+	if strings.Join(tac.([]string), ",") != "TA0002,execution" || strings.Join(tech.([]string), ",") != "T1059" {
+		t.Errorf("mitre.tactic %v mitre.technique %v", tac, tech)
+	}
+	ev.Alert.Tags = []string{"container"}
+	if v, ok := get(t, ev, "mitre.tactic"); ok {
+		t.Errorf("mitre.tactic without ATT&CK tags = %v", v)
+	}
+}
