@@ -93,5 +93,6 @@ type Store interface {
 	ProcessWriter
 	ProcessReader
 	ContextReader
+	DetectionStore
 	Close() error
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/falco"
 	"github.com/cairn-cdr/cairn/proctree"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	// events (the store must be a cairn.ProcessWriter). NewTree makes one
 	// that joins onto the store's stored ancestors.
 	Tree *proctree.Table
+	// Rules, if set, evaluates every event (after the process table has
+	// enriched it) and the detections are stored with the events (the
+	// store must be a cairn.DetectionStore).
+	Rules *falco.Engine
 }
 
 // NewTree returns a process table for ingesting into st: a process the
@@ -89,6 +94,8 @@ type Report struct {
 	BySource   map[string]int `json:"by_source"`
 	Rejects    []Reject       `json:"rejects,omitempty"`
 	Failures   []Failure      `json:"failures,omitempty"`
+	// Detections counts the detections the rules raised.
+	Detections int `json:"detections"`
 }
 
 // ExitCode is the status a command reports for r: 0 when every record was
@@ -190,7 +197,14 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			return rep, fmt.Errorf("ingest: the store keeps no process trees")
 		}
 	}
-	w := newWriter(ctx, opts.Store, procs, rep)
+	var dets cairn.DetectionStore
+	if opts.Rules != nil {
+		var ok bool
+		if dets, ok = opts.Store.(cairn.DetectionStore); !ok {
+			return rep, fmt.Errorf("ingest: the store keeps no detections")
+		}
+	}
+	w := newWriter(ctx, opts.Store, procs, dets, rep)
 	var total, base int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -202,7 +216,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	// One sink for every input: batches span small files (CloudTrail
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
-	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree}
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -252,6 +266,8 @@ type sink struct {
 	letters []cairn.DeadLetter
 	rep     *Report
 	tree    *proctree.Table
+	rules   *falco.Engine
+	dets    []cairn.Detection
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
 	nodes map[string]cairn.ProcessNode
@@ -266,6 +282,11 @@ func (s *sink) Event(ev cairn.Event) error {
 			s.nodes[n.Key] = n
 		}
 		s.tree.Enrich(&ev)
+	}
+	if s.rules != nil {
+		for _, m := range s.rules.Eval(&ev) {
+			s.dets = append(s.dets, m.Detection(&ev))
+		}
 	}
 	s.events = append(s.events, ev)
 	if len(s.events) >= s.batch {
@@ -286,13 +307,13 @@ func (s *sink) flush() error {
 	if len(s.events) == 0 && len(s.letters) == 0 {
 		return s.w.err()
 	}
-	b := batch{events: s.events, letters: s.letters}
+	b := batch{events: s.events, letters: s.letters, dets: s.dets}
 	for _, n := range s.nodes {
 		b.nodes = append(b.nodes, n)
 	}
 	err := s.w.send(b)
 	s.events = make([]cairn.Event, 0, s.batch)
-	s.letters, s.nodes = nil, nil
+	s.letters, s.nodes, s.dets = nil, nil, nil
 	return err
 }
 
@@ -300,6 +321,7 @@ type batch struct {
 	events  []cairn.Event
 	letters []cairn.DeadLetter
 	nodes   []cairn.ProcessNode
+	dets    []cairn.Detection
 }
 
 // writer stores batches in a goroutine of its own, so that decoding the
@@ -311,7 +333,7 @@ type writer struct {
 	fail error
 }
 
-func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, rep *Report) *writer {
+func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report) *writer {
 	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -345,7 +367,14 @@ func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, rep *R
 					w.setErr(fmt.Errorf("store events: %w", err))
 					continue
 				}
+				if len(b.dets) > 0 {
+					if err := dets.WriteDetections(ctx, b.dets, b.events); err != nil {
+						w.setErr(fmt.Errorf("store detections: %w", err))
+						continue
+					}
+				}
 				w.mu.Lock()
+				rep.Detections += len(b.dets)
 				rep.Accepted += res.Inserted
 				rep.Duplicates += res.Duplicates
 				for _, ev := range b.events {

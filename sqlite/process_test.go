@@ -52,8 +52,8 @@ func TestProcessPlans(t *testing.T) {
 	}
 }
 
-// TestProcessesMigrateExisting applies the processes migration to a store
-// made before it, whose events are kept.
+// TestProcessesMigrateExisting applies the processes migration (and the
+// ones after it) to a store made before it, whose events are kept.
 func TestProcessesMigrateExisting(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cairn.db")
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
@@ -66,7 +66,8 @@ func TestProcessesMigrateExisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := rawDB(t, path)
-	for _, q := range []string{`DROP TABLE processes`, `DELETE FROM schema_migrations WHERE version >= 2`} {
+	for _, q := range []string{`DROP TABLE processes`, `DROP TABLE detections`, `DROP TABLE detection_hits`,
+		`DELETE FROM schema_migrations WHERE version >= 2`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,8 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	db := dbFlag(fs, e)
 	format := fs.String("format", "auto", "input format: auto|tetragon|falco|cloudtrail|native")
 	out := outputFlag(fs, "text", "json")
+	var rules rulesFlag
+	fs.Var(&rules, "rules", "Falco rules file to evaluate every event with (repeatable; later files amend earlier ones)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -40,12 +42,16 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
+	engine, err := loadRules(e, rules)
+	if err != nil {
+		return fail(e, err)
+	}
 	st, err := openStore(ctx, *db)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st)}
+	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st), Rules: engine}
 	var bar *progressbar.ProgressBar
 	if e.isTerminal {
 		bar = newBar(e.stderr)
@@ -90,6 +96,9 @@ func printReport(w io.Writer, rep *ingest.Report) {
 	fmt.Fprintf(w, "accepted:   %d\n", rep.Accepted)
 	fmt.Fprintf(w, "duplicates: %d\n", rep.Duplicates)
 	fmt.Fprintf(w, "rejected:   %d\n", rep.Rejected)
+	if rep.Detections > 0 {
+		fmt.Fprintf(w, "detections: %d\n", rep.Detections)
+	}
 	if len(rep.BySource) > 0 {
 		var srcs []string
 		for s := range rep.BySource {

@@ -39,6 +39,7 @@ func commands() []command {
 	return []command{
 		{"ingest", "read Tetragon, Falco, CloudTrail or cairn NDJSON records into the store", runIngest},
 		{"events", "list stored events, filtered", runEvents},
+		{"detections", "list detections, filtered, identical ones grouped", runDetections},
 		{"tree", "show an event's process tree and what happened around it", runTree},
 		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},
 		{"fields", "list the field catalog", runFields},

@@ -280,3 +280,45 @@ func TestRulesLint(t *testing.T) {
 		t.Errorf("lint report = %+v", rep)
 	}
 }
+
+// TestIngestWithUpstreamRules runs the demo's records through the
+// upstream Falco rules (those cairn can load) and lists the detections.
+func TestIngestWithUpstreamRules(t *testing.T) {
+	rulesDir := filepath.Join("..", "..", "..", "shared", "corpus", "rules", "falco")
+	stable, cloud := filepath.Join(rulesDir, "falco_rules.yaml"), filepath.Join(rulesDir, "aws_cloudtrail_rules.yaml")
+	if _, err := os.Stat(stable); err != nil {
+		t.Skipf("corpus not found at %s: this test needs ../shared/corpus beside the repository", rulesDir)
+	}
+	dir := t.TempDir()
+	if code, _, errs := cli(t, "", "demo", "--export", filepath.Join(dir, "in")); code != 0 {
+		t.Fatalf("export: %s", errs)
+	}
+	db := filepath.Join(dir, "d.db")
+	code, out, errs := cli(t, "", "ingest", "--db", db, "--rules", stable, "--rules", cloud, "-o", "json",
+		filepath.Join(dir, "in", "tetragon"), filepath.Join(dir, "in", "AWSLogs"))
+	if code != 0 {
+		t.Fatalf("ingest: %d %s", code, errs)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep["detections"].(float64) == 0 {
+		t.Fatalf("no detections: %v %s", err, out)
+	}
+	for _, c := range []struct{ filter, want string }{
+		{`rule.name contains "Netcat"`, "104.199.23.243"},
+		{`rule.name = "CloudTrail Logging Disabled"`, "logging has been disabled"},
+		{`severity >= medium and mitre.tactic = execution`, "Netcat"},
+	} {
+		code, out, errs := cli(t, "", "detections", "--db", db, "--filter", c.filter, "-o", "json")
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("detections %q: %d %s %s", c.filter, code, errs, out)
+		}
+	}
+	// Ingesting the same records again adds no detection.
+	cli(t, "", "ingest", "--db", db, "--rules", stable, "--rules", cloud, filepath.Join(dir, "in", "tetragon"), filepath.Join(dir, "in", "AWSLogs"))
+	code, out, _ = cli(t, "", "detections", "--db", db, "--filter", `rule.name contains "Netcat"`, "-o", "json")
+	var dets []map[string]any
+	json.Unmarshal([]byte(out), &dets)
+	if code != 0 || len(dets) != 1 || dets[0]["count"].(float64) != 1 {
+		t.Errorf("after a second ingest: %s", out)
+	}
+}

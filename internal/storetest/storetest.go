@@ -55,6 +55,10 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Children", testChildren},
 		{"TreeRandom", testTreeRandom},
 		{"EventsAround", testEventsAround},
+		// Detections: stores that implement cairn.DetectionStore.
+		{"DetectionGrouping", testDetectionGrouping},
+		{"DetectionFilters", testDetectionFilters},
+		{"DetectionPaging", testDetectionPaging},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/falco"
+	"github.com/cairn-cdr/cairn/field"
+)
+
+// rulesFlag collects --rules FILE, repeatable.
+type rulesFlag []string
+
+func (r *rulesFlag) String() string     { return strings.Join(*r, ",") }
+func (r *rulesFlag) Set(v string) error { *r = append(*r, v); return nil }
+
+// loadRules loads Falco rules files in order into an engine; nil when no
+// file is named. Skipped rules are reported on stderr, never silently.
+func loadRules(e *env, names []string) (*falco.Engine, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var files []falco.File
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, cairn.Errorf(cairn.EINVALID, "read rules %s: %v", name, err)
+		}
+		files = append(files, falco.File{Name: name, Data: data})
+	}
+	rs, err := falco.Load(files...)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
+	return falco.NewEngine(rs.Rules), nil
+}
+
+func runDetections(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "detections", "",
+		"Lists detections, newest first, identical ones grouped with a count.\n"+
+			"The filter sees the detection's fields (severity, rule.name, rule.tags, mitre.tactic, mitre.technique) and its first event's.")
+	db := dbFlag(fs, e)
+	filter := fs.String("filter", "", "filter expression, e.g. 'severity>=high and k8s.ns.name=payments'")
+	since := fs.String("since", "", "only detections last seen at or after T: RFC3339, a date, or a duration ago (24h, 7d)")
+	until := fs.String("until", "", "only detections last seen before T")
+	limit := fs.Int("limit", 100, "at most N detections")
+	out := outputFlag(fs, "text", "json", "ndjson")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if !checkOutput(e, *out, "text", "json", "ndjson") {
+		return exitUsage
+	}
+	now := time.Now()
+	q := cairn.DetectionQuery{Filter: *filter, Limit: *limit}
+	var err error
+	if q.Since, err = parseWhen(*since, now); err != nil {
+		return fail(e, cairn.Errorf(cairn.EINVALID, "--since: %v", err))
+	}
+	if q.Until, err = parseWhen(*until, now); err != nil {
+		return fail(e, cairn.Errorf(cairn.EINVALID, "--until: %v", err))
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+	ds, ok := st.(cairn.DetectionStore)
+	if !ok {
+		return fail(e, cairn.Errorf(cairn.EINVALID, "this store keeps no detections"))
+	}
+	page, err := ds.QueryDetections(ctx, q)
+	if err != nil {
+		return fail(e, err)
+	}
+	dets := page.Detections
+	if dets == nil {
+		dets = []cairn.Detection{}
+	}
+	switch *out {
+	case "json":
+		err = writeJSON(e.stdout, dets)
+	case "ndjson":
+		enc := json.NewEncoder(e.stdout)
+		for i := range dets {
+			if err = enc.Encode(&dets[i]); err != nil {
+				break
+			}
+		}
+	default:
+		err = printDetections(e.stdout, dets)
+	}
+	if err != nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+func printDetections(w io.Writer, dets []cairn.Detection) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LAST SEEN (UTC)\tSEVERITY\tCOUNT\tRULE\tWHERE\tOUTPUT")
+	for _, d := range dets {
+		where := d.Entities.Identity
+		if d.Entities.Pod != "" {
+			where = d.Entities.Namespace + "/" + d.Entities.Pod
+		} else if where == "" {
+			where = d.Entities.Host
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.LastTime.UTC().Format("2006-01-02 15:04:05"),
+			field.SeverityName(d.Severity), d.Count, cell(d.Rule, 48), cell(where, 48), cell(d.Output, 100))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d detections\n", len(dets))
+	return err
+}
