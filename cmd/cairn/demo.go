@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/ingest"
@@ -51,7 +52,11 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
 		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
 	}
-	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st)})
+	engine, err := loadRules(e, nil, false)
+	if err != nil {
+		return fail(e, err)
+	}
+	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st), Rules: engine})
 	if err != nil {
 		return fail(e, err)
 	}
@@ -68,7 +73,11 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "demo (seed %d): %d records ingested into %s: %d new, %d already stored, %d rejected\n\n",
 		*seed, rep.Accepted+rep.Duplicates+rep.Rejected, *db, rep.Accepted, rep.Duplicates, rep.Rejected)
 	printStats(e, stats)
-	fmt.Fprintf(e.stdout, "\nNext:\n  cairn events --db %s --filter 'proc.name=nc'\n  cairn events --db %s --filter 'ct.name=StopLogging'\n  cairn tree --db %s ID    (an ID from the events list: its process tree and what happened around it)\n", *db, *db, *db)
+	if dets, err := st.QueryDetections(ctx, cairn.DetectionQuery{Limit: 20}); err == nil && len(dets.Detections) > 0 {
+		fmt.Fprintf(e.stdout, "\n%d detections; the newest:\n", rep.Detections)
+		printDetections(e.stdout, dets.Detections)
+	}
+	fmt.Fprintf(e.stdout, "\nNext:\n  cairn events --db %s --filter 'proc.name=nc'\n  cairn events --db %s --filter 'ct.name=StopLogging'\n  cairn detections --db %s --filter 'severity>=high'\n  cairn tree --db %s ID    (an ID from the events list: its process tree and what happened around it)\n", *db, *db, *db, *db)
 	return rep.ExitCode()
 }
 

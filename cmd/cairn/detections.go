@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/falco"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/rulepack"
 )
 
 // rulesFlag collects --rules FILE, repeatable.
@@ -21,13 +22,14 @@ type rulesFlag []string
 func (r *rulesFlag) String() string     { return strings.Join(*r, ",") }
 func (r *rulesFlag) Set(v string) error { *r = append(*r, v); return nil }
 
-// loadRules loads Falco rules files in order into an engine; nil when no
-// file is named. Skipped rules are reported on stderr, never silently.
-func loadRules(e *env, names []string) (*falco.Engine, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
+// loadRules loads cairn's rule pack (unless noPack) and then the named
+// Falco rules files, later ones amending earlier ones, into an engine.
+// Skipped rules are reported on stderr, never silently.
+func loadRules(e *env, names []string, noPack bool) (*falco.Engine, error) {
 	var files []falco.File
+	if !noPack {
+		files = append(files, rulepack.Files()...)
+	}
 	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -35,11 +37,16 @@ func loadRules(e *env, names []string) (*falco.Engine, error) {
 		}
 		files = append(files, falco.File{Name: name, Data: data})
 	}
+	if len(files) == 0 {
+		return nil, nil
+	}
 	rs, err := falco.Load(files...)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(e.stderr, "rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
+	if len(names) > 0 || len(rs.Skipped) > 0 {
+		fmt.Fprintf(e.stderr, "rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
+	}
 	return falco.NewEngine(rs.Rules), nil
 }
 

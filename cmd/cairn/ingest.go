@@ -23,7 +23,8 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	format := fs.String("format", "auto", "input format: auto|tetragon|falco|cloudtrail|native")
 	out := outputFlag(fs, "text", "json")
 	var rules rulesFlag
-	fs.Var(&rules, "rules", "Falco rules file to evaluate every event with (repeatable; later files amend earlier ones)")
+	fs.Var(&rules, "rules", "Falco rules file to evaluate every event with, after cairn's pack (repeatable; later files amend earlier ones)")
+	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack (only the --rules files)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -42,7 +43,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	engine, err := loadRules(e, rules)
+	engine, err := loadRules(e, rules, *noPack)
 	if err != nil {
 		return fail(e, err)
 	}
