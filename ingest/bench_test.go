@@ -16,7 +16,9 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/falco"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/rulepack"
 	"github.com/cairn-cdr/cairn/sqlite"
 )
 
@@ -90,6 +92,7 @@ func BenchmarkIngest(b *testing.B) {
 	// records: 4 and 16 seeds give inputs of a similar number of events
 	// (5,364 and 5,940), large enough that start-up and the final
 	// checkpoint do not dominate.
+	engine, nRules := benchRules(b)
 	tet, _, nTet, _ := benchInputs(b, 4)
 	_, ct, _, nCT := benchInputs(b, 16)
 	inputs := []struct {
@@ -100,7 +103,8 @@ func BenchmarkIngest(b *testing.B) {
 	for _, in := range inputs {
 		b.Run(in.name, func(b *testing.B) {
 			dir := b.TempDir()
-			var jsonOnly, decodeOnly, store, withTree time.Duration
+			var jsonOnly, decodeOnly, store, withTree, withRules time.Duration
+			detections := 0
 			var peak float64
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
@@ -152,9 +156,30 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				withTree += time.Since(start)
+
+				// And with every rule: cairn's pack and the loadable
+				// upstream Falco rules, as cairn ingest --rules runs.
+				st, err = sqlite.Open(context.Background(), filepath.Join(dir, "r"+strconv.Itoa(i)+".db"), sqlite.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start = time.Now()
+				rep, err = ingest.Run(context.Background(), []ingest.Input{memInput(in.data)},
+					ingest.Options{Store: st, Tree: ingest.NewTree(context.Background(), st), Rules: engine})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := st.Close(); err != nil {
+					b.Fatal(err)
+				}
+				withRules += time.Since(start)
+				detections = rep.Detections
 			}
 			rate := func(d time.Duration) float64 { return float64(in.n*b.N) / d.Seconds() }
 			b.ReportMetric(rate(withTree), "decode+store+tree-events/s")
+			b.ReportMetric(rate(withRules), "decode+store+tree+rules-events/s")
+			b.ReportMetric(float64(nRules), "rules")
+			b.ReportMetric(float64(detections), "detections")
 			b.ReportMetric(rate(jsonOnly), "json-only-events/s")
 			b.ReportMetric(rate(decodeOnly), "decode-only-events/s")
 			b.ReportMetric(rate(store), "decode+store-events/s")
@@ -188,4 +213,25 @@ func memInput(data []byte) ingest.Input {
 	return ingest.Input{Origin: "bench", Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}}
+}
+
+// benchRules loads cairn's rule pack and, when the corpus is there, every
+// upstream Falco rule cairn can load.
+func benchRules(b *testing.B) (*falco.Engine, int) {
+	files := rulepack.Files()
+	dir := filepath.Join("..", "..", "shared", "corpus", "rules", "falco")
+	for _, name := range []string{"falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml", "aws_cloudtrail_rules.yaml"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Logf("upstream rules not found at %s: the rules side uses cairn's pack only", dir)
+			files = rulepack.Files()
+			break
+		}
+		files = append(files, falco.File{Name: name, Data: data})
+	}
+	rs, err := falco.Load(files...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return falco.NewEngine(rs.Rules), len(rs.Rules)
 }
