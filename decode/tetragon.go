@@ -66,6 +66,12 @@ func ttEvent(rec *ttRecord, ev *cairn.Event) (string, *ttBase, error) {
 	if e := rec.ProcessExec; e != nil {
 		set("process_exec", e)
 		ev.Kind, ev.Type = cairn.KindExec, "execve"
+		// A process Tetragon found in /proc when it started was not
+		// executed now: it keeps its place in the process tree, but is
+		// no execve for rules (Falco, too, reads /proc silently).
+		if e.Process != nil && hasFlag(e.Process.Flags, "procFS") {
+			ev.Type = ProcFSType
+		}
 	}
 	if e := rec.ProcessExit; e != nil {
 		set("process_exit", &e.ttBase)
@@ -310,4 +316,18 @@ func clip(s string) string {
 		return s[:64] + "..."
 	}
 	return s
+}
+
+// ProcFSType is the event type of a Tetragon process_exec record for a
+// process found in /proc at start-up (flag procFS) rather than executed.
+const ProcFSType = "procfs"
+
+// hasFlag reports whether Tetragon's space-separated flags hold f.
+func hasFlag(flags, f string) bool {
+	for _, x := range strings.Fields(flags) {
+		if x == f {
+			return true
+		}
+	}
+	return false
 }

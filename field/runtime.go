@@ -1,6 +1,7 @@
 package field
 
 import (
+	"hash/fnv"
 	"path"
 	"sort"
 	"strconv"
@@ -79,6 +80,13 @@ func eventFields() []*Field {
 			Get: fileAccess("write", "O_WRONLY", "O_RDWR")},
 		{Name: "evt.is_open_exec", Type: Bool, Desc: "For a file event, true when the file was opened to be executed.",
 			Get: fileAccess("exec", "FMODE_EXEC", "MAY_EXEC")},
+		{Name: "evt.num", Type: Int, Desc: "A positive number identifying the event, derived from its id (never 0, stable across re-ingests; not an arrival order). Falco's rules use it in never_true and always_true.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.ID == "" {
+					return nil, false
+				}
+				return eventNum(ev.ID), true
+			}},
 		{Name: "event.id", Type: String, Desc: "cairn's id of the event, derived from the record.",
 			Get: str(func(ev *cairn.Event) string { return ev.ID })},
 		{Name: "event.source", Type: String, Desc: "Where the event came from: tetragon, falco, cloudtrail, sensor, native.",
@@ -693,4 +701,12 @@ func TechniqueValues(tags []string) ([]string, bool) {
 		out = append(out, t.ID)
 	}
 	return out, len(out) > 0
+}
+
+// eventNum derives evt.num from an event id: 62 bits of its FNV-1a hash,
+// plus one so that it is never 0.
+func eventNum(id string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return int64(h.Sum64()>>2) + 1
 }

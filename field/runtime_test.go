@@ -234,3 +234,16 @@ func TestMitreFields(t *testing.T) {
 		t.Errorf("mitre.tactic without ATT&CK tags = %v", v)
 	}
 }
+
+func TestEvtNum(t *testing.T) {
+	a, b := execEvent(), execEvent()
+	b.ID = "tt-2"
+	na, _ := get(t, a, "evt.num")
+	nb, _ := get(t, b, "evt.num")
+	if na.(int64) <= 0 || nb.(int64) <= 0 || na == nb {
+		t.Errorf("evt.num %v %v", na, nb)
+	}
+	if again, _ := get(t, execEvent(), "evt.num"); again != na {
+		t.Error("evt.num not stable")
+	}
+}
