@@ -90,3 +90,24 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// writeRecords prints records as a JSON array, NDJSON (one a line) or the
+// command's text table.
+func writeRecords[T any](w io.Writer, format string, records []T, text func(io.Writer, []T) error) error {
+	switch format {
+	case "json":
+		if records == nil {
+			records = []T{}
+		}
+		return writeJSON(w, records)
+	case "ndjson":
+		enc := json.NewEncoder(w)
+		for i := range records {
+			if err := enc.Encode(&records[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return text(w, records)
+}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/cairn-cdr/cairn"
@@ -49,27 +49,14 @@ func runDB(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		switch *out {
-		case "json":
-			if dls == nil {
-				dls = []cairn.DeadLetter{}
-			}
-			err = writeJSON(e.stdout, dls)
-		case "ndjson":
-			enc := json.NewEncoder(e.stdout)
-			for _, dl := range dls {
-				if err = enc.Encode(dl); err != nil {
-					break
-				}
-			}
-		default:
-			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		err = writeRecords(e.stdout, *out, dls, func(w io.Writer, dls []cairn.DeadLetter) error {
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ORIGIN\tPOSITION\tREASON\tRECORD")
 			for _, dl := range dls {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cell(dl.Origin, 60), cell(dl.Position, 24), cell(dl.Reason, 80), cell(string(dl.Raw), 60))
 			}
-			err = tw.Flush()
-		}
+			return tw.Flush()
+		})
 		if err != nil {
 			return fail(e, err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -88,23 +87,7 @@ func runDetections(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	dets := page.Detections
-	if dets == nil {
-		dets = []cairn.Detection{}
-	}
-	switch *out {
-	case "json":
-		err = writeJSON(e.stdout, dets)
-	case "ndjson":
-		enc := json.NewEncoder(e.stdout)
-		for i := range dets {
-			if err = enc.Encode(&dets[i]); err != nil {
-				break
-			}
-		}
-	default:
-		err = printDetections(e.stdout, dets)
-	}
+	err = writeRecords(e.stdout, *out, page.Detections, printDetections)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -68,22 +67,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		}
 		q.Cursor = page.Next
 	}
-	switch *out {
-	case "json":
-		if events == nil {
-			events = []cairn.Event{}
-		}
-		err = writeJSON(e.stdout, events)
-	case "ndjson":
-		enc := json.NewEncoder(e.stdout)
-		for i := range events {
-			if err = enc.Encode(&events[i]); err != nil {
-				break
-			}
-		}
-	default:
-		err = printEvents(e.stdout, events)
-	}
+	err = writeRecords(e.stdout, *out, events, printEvents)
 	if err != nil {
 		return fail(e, err)
 	}

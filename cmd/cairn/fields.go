@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -47,20 +47,8 @@ func runFields(ctx context.Context, e *env, args []string) int {
 		}
 		infos = append(infos, fi)
 	}
-	switch *out {
-	case "json":
-		if err := writeJSON(e.stdout, infos); err != nil {
-			return fail(e, err)
-		}
-	case "ndjson":
-		enc := json.NewEncoder(e.stdout)
-		for _, fi := range infos {
-			if err := enc.Encode(fi); err != nil {
-				return fail(e, err)
-			}
-		}
-	default:
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	err := writeRecords(e.stdout, *out, infos, func(w io.Writer, infos []fieldInfo) error {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "FIELD\tTYPE\tDESCRIPTION")
 		for _, fi := range infos {
 			name := fi.Name
@@ -73,8 +61,14 @@ func runFields(ctx context.Context, e *env, args []string) int {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, fi.Type, desc)
 		}
-		tw.Flush()
-		fmt.Fprintf(e.stdout, "%d fields\n", len(infos))
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(w, "%d fields\n", len(infos))
+		return err
+	})
+	if err != nil {
+		return fail(e, err)
 	}
 	return exitOK
 }
