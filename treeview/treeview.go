@@ -19,6 +19,7 @@ type Store interface {
 	cairn.EventReader
 	cairn.ProcessReader
 	cairn.ContextReader
+	GetDetection(ctx context.Context, id string) (cairn.Detection, error)
 }
 
 // Options bound a view.
@@ -74,8 +75,8 @@ type View struct {
 	After    []EventLine `json:"after"`
 }
 
-// Build returns the view of the event with the id. It returns ENOTFOUND
-// for an unknown event and EINVALID for an event that has no process (a
+// Build returns the view of the event with the id, or of the first event
+// of the detection with the id. It returns ENOTFOUND for an unknown id and EINVALID for an event that has no process (a
 // cloud API call).
 func Build(ctx context.Context, st Store, id string, opts Options) (*View, error) {
 	if opts.Before < 0 {
@@ -91,6 +92,13 @@ func Build(ctx context.Context, st Store, id string, opts Options) (*View, error
 		opts.MaxChildren = 50
 	}
 	ev, err := st.GetEvent(ctx, id)
+	if cairn.ErrorCode(err) == cairn.ENOTFOUND {
+		// A detection's tree is that of the event that triggered it.
+		d, derr := st.GetDetection(ctx, id)
+		if derr == nil && len(d.EventIDs) > 0 {
+			ev, err = st.GetEvent(ctx, d.EventIDs[0])
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

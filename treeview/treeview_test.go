@@ -38,6 +38,13 @@ func (f *fakeStore) GetEvent(_ context.Context, id string) (cairn.Event, error) 
 	return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %s not found", id)
 }
 
+func (f *fakeStore) GetDetection(_ context.Context, id string) (cairn.Detection, error) {
+	if id == "dt-nc" {
+		return cairn.Detection{ID: id, EventIDs: []string{"ev-e5"}}, nil
+	}
+	return cairn.Detection{}, cairn.Errorf(cairn.ENOTFOUND, "detection %s not found", id)
+}
+
 func (f *fakeStore) Process(_ context.Context, key string) (cairn.ProcessNode, error) {
 	n, ok := f.nodes[key]
 	if !ok {
@@ -226,5 +233,15 @@ func TestFallbackToEventLineage(t *testing.T) {
 	}
 	if len(v.Lineage) != 3 || v.Lineage[0].PID != 1 || v.Lineage[2].PID != 30 || !slices.Contains(v.Lineage[1].Flags, "partial") {
 		t.Errorf("lineage = %+v", v.Lineage)
+	}
+}
+
+func TestDetectionID(t *testing.T) {
+	v, err := treeview.Build(context.Background(), fixture(), "dt-nc", treeview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Event.ID != "ev-e5" {
+		t.Errorf("tree of a detection shows event %s", v.Event.ID)
 	}
 }

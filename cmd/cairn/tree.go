@@ -10,7 +10,7 @@ import (
 
 func runTree(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "tree", "ID",
-		"Shows the process tree of an event: its lineage from the root of the host or container down to its process,\n"+
+		"Shows the process tree of an event (or of a detection's first event): its lineage from the root of the host or container down to its process,\n"+
 			"with user, container, pod and host, the process's children and siblings, and the events just before and after\n"+
 			"it in the same process tree and container.")
 	db := dbFlag(fs, e)
@@ -24,7 +24,7 @@ func runTree(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(e.stderr, "cairn tree: name one event id (cairn events -o json shows them)")
+		fmt.Fprintln(e.stderr, "cairn tree: name one event or detection id (cairn events and cairn detections -o json show them)")
 		return exitUsage
 	}
 	if *before < 0 || *after < 0 {
