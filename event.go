@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"path"
 	"time"
 )
 
@@ -103,6 +104,24 @@ type Process struct {
 	// UpperLayer is true when the executable was written in the
 	// container's upper (writable) layer after the container started.
 	UpperLayer *bool `json:"upper_layer,omitempty"`
+}
+
+// Comm returns the process name: the source's comm (Name), or the base
+// name of the executable.
+func (p *Process) Comm() string {
+	if p.Name != "" || p.Binary == "" {
+		return p.Name
+	}
+	return path.Base(p.Binary)
+}
+
+// Cmdline returns the command line as Falco's proc.cmdline shows it: the
+// name followed by the arguments.
+func (p *Process) Cmdline() string {
+	if p.Args == "" {
+		return p.Comm()
+	}
+	return p.Comm() + " " + p.Args
 }
 
 // Container is the container a process runs in.

@@ -1,7 +1,6 @@
 package cairn
 
 import (
-	"path"
 	"strconv"
 	"strings"
 )
@@ -29,12 +28,8 @@ func (e *Event) Summary() string {
 		return s
 	}
 	proc := ""
-	if p := e.Process; p != nil {
-		name := p.Name
-		if name == "" && p.Binary != "" {
-			name = path.Base(p.Binary)
-		}
-		proc = strings.TrimSpace(name + " " + p.Args)
+	if e.Process != nil {
+		proc = strings.TrimSpace(e.Process.Cmdline())
 	}
 	switch e.Kind {
 	case KindExec:

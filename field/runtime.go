@@ -131,40 +131,18 @@ func procNum(pick func(ev *cairn.Event) *cairn.Process, get func(p *cairn.Proces
 func self(ev *cairn.Event) *cairn.Process   { return ev.Process }
 func parent(ev *cairn.Event) *cairn.Process { return ev.Parent }
 
-// ProcName returns the process name: the source's comm, or the base name
-// of the executable.
-func ProcName(p *cairn.Process) string {
-	if p.Name != "" {
-		return p.Name
-	}
-	if p.Binary == "" {
-		return ""
-	}
-	return path.Base(p.Binary)
-}
-
-// Cmdline returns the command line as Falco's proc.cmdline shows it: the
-// name followed by the arguments.
-func Cmdline(p *cairn.Process) string {
-	name := ProcName(p)
-	if p.Args == "" {
-		return name
-	}
-	return name + " " + p.Args
-}
-
 func positive(v int64) (int64, bool) { return v, v > 0 }
 
 func procFields() []*Field {
 	return []*Field{
 		{Name: "proc.name", Type: String, Desc: "Name of the process (comm, or the executable's base name).",
-			Get: procStr(self, ProcName)},
+			Get: procStr(self, (*cairn.Process).Comm)},
 		{Name: "proc.exe", Type: String, Desc: "First command-line argument (argv[0]); cairn gives the executable path when argv[0] is not known.",
 			Get: procStr(self, func(p *cairn.Process) string { return p.Binary })},
 		{Name: "proc.exepath", Type: String, Desc: "Full path of the process's executable.",
 			Get: procStr(self, func(p *cairn.Process) string { return p.Binary })},
 		{Name: "proc.cmdline", Type: String, Desc: "Process name followed by its arguments.",
-			Get: procStr(self, Cmdline)},
+			Get: procStr(self, (*cairn.Process).Cmdline)},
 		{Name: "proc.args", Type: String, Desc: "Arguments of the process, after argv[0].",
 			Get: procStr(self, func(p *cairn.Process) string { return p.Args })},
 		{Name: "proc.pid", Type: Int, Desc: "Process id.",
@@ -203,13 +181,13 @@ func procFields() []*Field {
 				return *ev.Process.UpperLayer, true
 			}},
 		{Name: "proc.pname", Type: String, Desc: "Name of the parent process.",
-			Get: procStr(parent, ProcName)},
+			Get: procStr(parent, (*cairn.Process).Comm)},
 		{Name: "proc.pexe", Type: String, Desc: "argv[0] of the parent process (its executable path when argv[0] is not known).",
 			Get: procStr(parent, func(p *cairn.Process) string { return p.Binary })},
 		{Name: "proc.pexepath", Type: String, Desc: "Full executable path of the parent process.",
 			Get: procStr(parent, func(p *cairn.Process) string { return p.Binary })},
 		{Name: "proc.pcmdline", Type: String, Desc: "Command line of the parent process.",
-			Get: procStr(parent, Cmdline)},
+			Get: procStr(parent, (*cairn.Process).Cmdline)},
 		{Name: "proc.pcwd", Type: String, Desc: "Working directory of the parent process.",
 			Get: procStr(parent, func(p *cairn.Process) string { return p.Cwd })},
 	}
@@ -282,7 +260,7 @@ func nonEmpty(s string) (any, bool) { return s, s != "" }
 func ancestorFields() []*Field {
 	return []*Field{
 		ancestorField("proc.aname", "Name of an ancestor: proc.aname[1] is the parent, [2] the grandparent; without an index, any ancestor.", String,
-			func(p *cairn.Process) (any, bool) { return nonEmpty(ProcName(p)) }),
+			func(p *cairn.Process) (any, bool) { return nonEmpty(p.Comm()) }),
 		ancestorField("proc.apid", "Pid of an ancestor (as text); without an index, any ancestor.", Int,
 			func(p *cairn.Process) (any, bool) { return p.PID, p.PID > 0 }),
 		ancestorField("proc.aexe", "argv[0] (or executable path) of an ancestor; without an index, any ancestor.", String,
@@ -290,7 +268,7 @@ func ancestorFields() []*Field {
 		ancestorField("proc.aexepath", "Executable path of an ancestor; without an index, any ancestor.", String,
 			func(p *cairn.Process) (any, bool) { return nonEmpty(p.Binary) }),
 		ancestorField("proc.acmdline", "Command line of an ancestor; without an index, any ancestor.", String,
-			func(p *cairn.Process) (any, bool) { return nonEmpty(Cmdline(p)) }),
+			func(p *cairn.Process) (any, bool) { return nonEmpty(p.Cmdline()) }),
 	}
 }
 

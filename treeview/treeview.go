@@ -8,10 +8,10 @@ package treeview
 import (
 	"context"
 	"fmt"
-	"path"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/proctree"
 )
 
 // Store is what a view is built from.
@@ -105,7 +105,7 @@ func Build(ctx context.Context, st Store, id string, opts Options) (*View, error
 	if ev.Process == nil {
 		return nil, cairn.Errorf(cairn.EINVALID, "event %s (%s) has no process, so no process tree", id, ev.Kind)
 	}
-	key := processKey(ev.Process, ev.Host)
+	key := proctree.Key(ev.Process, ev.Host)
 	v := &View{Event: line(&ev), Lineage: []Node{}, Children: []Node{}, Siblings: []Node{}}
 
 	lineage, err := st.Lineage(ctx, key, opts.MaxDepth)
@@ -163,20 +163,11 @@ func Build(ctx context.Context, st Store, id string, opts Options) (*View, error
 	return v, nil
 }
 
-// processKey is the key the process table gives a process: its exec id,
-// or host, pid and start time.
-func processKey(p *cairn.Process, host string) string {
-	if p.ExecID != "" {
-		return p.ExecID
-	}
-	return cairn.HostPIDKey(host, p.PID, p.StartTime)
-}
-
 // fromEvent builds a lineage from the event's own parent and ancestors.
 func fromEvent(ev *cairn.Event, key string) []cairn.ProcessNode {
 	chain := []cairn.ProcessNode{{Key: key, Host: ev.Host, Process: *ev.Process, Container: ev.Container, K8s: ev.K8s}}
 	add := func(p *cairn.Process, flags cairn.NodeFlags) {
-		chain = append(chain, cairn.ProcessNode{Key: processKey(p, ev.Host), Host: ev.Host, Process: *p, Flags: flags})
+		chain = append(chain, cairn.ProcessNode{Key: proctree.Key(p, ev.Host), Host: ev.Host, Process: *p, Flags: flags})
 	}
 	if ev.Parent != nil {
 		add(ev.Parent, cairn.FlagPartial)
@@ -197,7 +188,7 @@ func fromEvent(ev *cairn.Event, key string) []cairn.ProcessNode {
 func node(n cairn.ProcessNode) Node {
 	p := &n.Process
 	out := Node{
-		Key: n.Key, ExecID: p.ExecID, PID: p.PID, PPID: p.PPID, Exe: p.Binary, Cmdline: cmdline(p),
+		Key: n.Key, ExecID: p.ExecID, PID: p.PID, PPID: p.PPID, Exe: p.Binary, Cmdline: p.Cmdline(),
 		User: p.User, UID: p.UID, Start: p.StartTime, Exit: n.ExitTime, Host: n.Host, Flags: n.Flags.Names(),
 	}
 	if out.User == "" && p.UID != nil && *p.UID == 0 {
@@ -214,17 +205,6 @@ func node(n cairn.ProcessNode) Node {
 		out.Pod, out.Namespace, out.Cluster = k.Pod, k.Namespace, k.Cluster
 	}
 	return out
-}
-
-func cmdline(p *cairn.Process) string {
-	name := p.Name
-	if name == "" && p.Binary != "" {
-		name = path.Base(p.Binary)
-	}
-	if p.Args == "" {
-		return name
-	}
-	return name + " " + p.Args
 }
 
 func line(ev *cairn.Event) EventLine {

@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/sqlite"
 )
 
@@ -110,4 +112,38 @@ func writeRecords[T any](w io.Writer, format string, records []T, text func(io.W
 		return nil
 	}
 	return text(w, records)
+}
+
+// timeFlags are --since and --until.
+type timeFlags struct{ since, until *string }
+
+// addTimeFlags adds --since and --until bounding what (events, detections
+// last seen).
+func addTimeFlags(fs *flag.FlagSet, what string) timeFlags {
+	return timeFlags{
+		since: fs.String("since", "", "only "+what+" at or after T: RFC3339 time, a date, or a duration ago (90m, 24h, 7d)"),
+		until: fs.String("until", "", "only "+what+" before T (same forms as --since)"),
+	}
+}
+
+// parse returns the bounds relative to now, or an EINVALID error naming
+// the flag.
+func (t timeFlags) parse(now time.Time) (since, until time.Time, err error) {
+	if since, err = parseWhen(*t.since, now); err != nil {
+		return since, until, cairn.Errorf(cairn.EINVALID, "--since: %v", err)
+	}
+	if until, err = parseWhen(*t.until, now); err != nil {
+		return since, until, cairn.Errorf(cairn.EINVALID, "--until: %v", err)
+	}
+	return since, until, nil
+}
+
+// noArguments reports a usage error when a command that takes none got
+// some (usually a filter left unquoted, or flags after arguments).
+func noArguments(e *env, fs *flag.FlagSet) bool {
+	if fs.NArg() == 0 {
+		return true
+	}
+	fmt.Fprintf(e.stderr, "%s: unexpected argument %q (flags come first; quote the filter)\n", fs.Name(), termsafe.String(fs.Arg(0)))
+	return false
 }

@@ -55,8 +55,7 @@ func runDetections(ctx context.Context, e *env, args []string) int {
 			"The filter sees the detection's fields (severity, rule.name, rule.tags, mitre.tactic, mitre.technique) and its first event's.")
 	db := dbFlag(fs, e)
 	filter := fs.String("filter", "", "filter expression, e.g. 'severity>=high and k8s.ns.name=payments'")
-	since := fs.String("since", "", "only detections last seen at or after T: RFC3339, a date, or a duration ago (24h, 7d)")
-	until := fs.String("until", "", "only detections last seen before T")
+	times := addTimeFlags(fs, "detections last seen")
 	limit := fs.Int("limit", 100, "at most N detections")
 	out := outputFlag(fs, "text", "json", "ndjson")
 	if code, ok := parse(fs, args); !ok {
@@ -65,25 +64,20 @@ func runDetections(ctx context.Context, e *env, args []string) int {
 	if !checkOutput(e, *out, "text", "json", "ndjson") {
 		return exitUsage
 	}
-	now := time.Now()
+	if !noArguments(e, fs) {
+		return exitUsage
+	}
 	q := cairn.DetectionQuery{Filter: *filter, Limit: *limit}
 	var err error
-	if q.Since, err = parseWhen(*since, now); err != nil {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "--since: %v", err))
-	}
-	if q.Until, err = parseWhen(*until, now); err != nil {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "--until: %v", err))
+	if q.Since, q.Until, err = times.parse(time.Now()); err != nil {
+		return fail(e, err)
 	}
 	st, err := openStore(ctx, *db)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	ds, ok := st.(cairn.DetectionStore)
-	if !ok {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "this store keeps no detections"))
-	}
-	page, err := ds.QueryDetections(ctx, q)
+	page, err := st.QueryDetections(ctx, q)
 	if err != nil {
 		return fail(e, err)
 	}

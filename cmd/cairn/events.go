@@ -19,8 +19,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 			"Filter example: --filter 'k8s.ns.name in (prod, staging) and proc.name=nc'   (cairn fields lists the fields)")
 	db := dbFlag(fs, e)
 	filter := fs.String("filter", "", "filter expression")
-	since := fs.String("since", "", "only events at or after T: RFC3339 time, a date, or a duration ago (90m, 24h, 7d)")
-	until := fs.String("until", "", "only events before T (same forms as --since)")
+	times := addTimeFlags(fs, "events")
 	limit := fs.Int("limit", 100, "at most N events (0: no limit)")
 	oldest := fs.Bool("oldest", false, "oldest first")
 	out := outputFlag(fs, "text", "json", "ndjson")
@@ -30,18 +29,13 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	if !checkOutput(e, *out, "text", "json", "ndjson") {
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "cairn events: unexpected argument %q (flags come first; quote the filter)\n", fs.Arg(0))
+	if !noArguments(e, fs) {
 		return exitUsage
 	}
-	now := time.Now()
 	q := cairn.EventQuery{Filter: *filter, Oldest: *oldest}
 	var err error
-	if q.Since, err = parseWhen(*since, now); err != nil {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "--since: %v", err))
-	}
-	if q.Until, err = parseWhen(*until, now); err != nil {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "--until: %v", err))
+	if q.Since, q.Until, err = times.parse(time.Now()); err != nil {
+		return fail(e, err)
 	}
 	st, err := openStore(ctx, *db)
 	if err != nil {

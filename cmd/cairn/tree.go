@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/treeview"
 )
 
@@ -36,11 +35,7 @@ func runTree(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	ts, ok := st.(treeview.Store)
-	if !ok {
-		return fail(e, cairn.Errorf(cairn.EINVALID, "this store keeps no process trees"))
-	}
-	v, err := treeview.Build(ctx, ts, fs.Arg(0), treeview.Options{Before: *before, After: *after})
+	v, err := treeview.Build(ctx, st, fs.Arg(0), treeview.Options{Before: *before, After: *after})
 	if err != nil {
 		return fail(e, err)
 	}
