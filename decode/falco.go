@@ -275,7 +275,7 @@ func (f faFields) file(evtType string) *cairn.File {
 	if tc, ok := f.str("fd.typechar"); ok && tc != "f" {
 		return nil
 	}
-	op := fileOps[hookCore(evtType)]
+	op := fileCalls[hookCore(evtType)].op
 	if op == "" {
 		op = evtType
 	}

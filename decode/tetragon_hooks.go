@@ -39,7 +39,7 @@ func ttHookEvent(name string, h *ttHook, ev *cairn.Event) {
 	}
 	if f := hookFile(core, h.Args); f != nil {
 		ev.Kind, ev.File = cairn.KindFile, f
-		ev.Type = fileTypes[core]
+		ev.Type = fileCalls[core].typ
 		if ev.Type == "" {
 			ev.Type = f.Op
 		}
@@ -116,35 +116,26 @@ var coreAliases = map[string]string{
 	"tcp_set_state":        "state",
 }
 
-// fileOps maps a function's core to the file operation.
-var fileOps = map[string]string{
-	"open": "open", "openat": "open", "openat2": "open", "creat": "open",
-	"read": "read", "pread64": "read", "readv": "read", "preadv": "read", "preadv2": "read",
-	"write": "write", "pwrite64": "write", "writev": "write", "pwritev": "write", "pwritev2": "write",
-	"unlink": "unlink", "unlinkat": "unlink",
-	"rename": "rename", "renameat": "rename", "renameat2": "rename",
-	"chmod": "chmod", "fchmod": "chmod", "fchmodat": "chmod", "fchmodat2": "chmod",
-	"chown": "chown", "fchown": "chown", "fchownat": "chown", "lchown": "chown",
-	"truncate": "truncate", "ftruncate": "truncate",
-	"mkdir": "mkdir", "mkdirat": "mkdir", "rmdir": "rmdir",
-	"link": "link", "linkat": "link", "symlink": "symlink", "symlinkat": "symlink",
-	"close": "close", "mmap": "mmap", "exec": "exec",
-}
+// fileCall is what a file function's core (open, pwrite64, ...) means:
+// the file operation and the closest system call, the event type Falco
+// would use.
+type fileCall struct{ op, typ string }
 
-// fileTypes maps a function's core to the closest system call, the
-// event type Falco would use.
-var fileTypes = map[string]string{
-	"open": "openat", "openat": "openat", "openat2": "openat2", "creat": "creat",
-	"read": "read", "pread64": "pread", "readv": "readv", "preadv": "preadv", "preadv2": "preadv",
-	"write": "write", "pwrite64": "pwrite", "writev": "writev", "pwritev": "pwritev", "pwritev2": "pwritev",
-	"unlink": "unlinkat", "unlinkat": "unlinkat",
-	"rename": "renameat2", "renameat": "renameat", "renameat2": "renameat2",
-	"chmod": "chmod", "fchmod": "fchmod", "fchmodat": "fchmodat", "fchmodat2": "fchmodat",
-	"chown": "chown", "fchown": "fchown", "fchownat": "fchownat", "lchown": "lchown",
-	"truncate": "truncate", "ftruncate": "ftruncate",
-	"mkdir": "mkdirat", "mkdirat": "mkdirat", "rmdir": "rmdir",
-	"link": "linkat", "linkat": "linkat", "symlink": "symlinkat", "symlinkat": "symlinkat",
-	"close": "close", "mmap": "mmap", "exec": "execve",
+// fileCalls maps a function's core to its fileCall.
+var fileCalls = map[string]fileCall{
+	"open": {"open", "openat"}, "openat": {"open", "openat"}, "openat2": {"open", "openat2"},
+	"creat": {"open", "creat"}, "read": {"read", "read"}, "pread64": {"read", "pread"},
+	"readv": {"read", "readv"}, "preadv": {"read", "preadv"}, "preadv2": {"read", "preadv"},
+	"write": {"write", "write"}, "pwrite64": {"write", "pwrite"}, "writev": {"write", "writev"},
+	"pwritev": {"write", "pwritev"}, "pwritev2": {"write", "pwritev"}, "unlink": {"unlink", "unlinkat"},
+	"unlinkat": {"unlink", "unlinkat"}, "rename": {"rename", "renameat2"}, "renameat": {"rename", "renameat"},
+	"renameat2": {"rename", "renameat2"}, "chmod": {"chmod", "chmod"}, "fchmod": {"chmod", "fchmod"},
+	"fchmodat": {"chmod", "fchmodat"}, "fchmodat2": {"chmod", "fchmodat"}, "chown": {"chown", "chown"},
+	"fchown": {"chown", "fchown"}, "fchownat": {"chown", "fchownat"}, "lchown": {"chown", "lchown"},
+	"truncate": {"truncate", "truncate"}, "ftruncate": {"truncate", "ftruncate"}, "mkdir": {"mkdir", "mkdirat"},
+	"mkdirat": {"mkdir", "mkdirat"}, "rmdir": {"rmdir", "rmdir"}, "link": {"link", "linkat"},
+	"linkat": {"link", "linkat"}, "symlink": {"symlink", "symlinkat"}, "symlinkat": {"symlink", "symlinkat"},
+	"close": {"close", "close"}, "mmap": {"mmap", "mmap"}, "exec": {"exec", "execve"},
 }
 
 // netOps maps a function's core to the connection operation.
@@ -183,7 +174,7 @@ func hookFile(core string, args []ttArg) *cairn.File {
 	if pa == nil {
 		return nil
 	}
-	op := fileOps[core]
+	op := fileCalls[core].op
 	switch {
 	case core == "permission":
 		op = permissionOp(mask)

@@ -183,6 +183,23 @@ func (s *scanner) emit(t token, end int, compact bool, err error) error {
 
 // tooBig delivers the part of an oversized value read so far as a bad
 // value; the caller then skips the rest.
+// more reads more input for the value begun at t once the buffer is used
+// up. A value over the size limit is reported once (tooBig) and its rest
+// skipped, which *skipping records. It returns false at the end of the
+// input, and the read error if reading failed.
+func (s *scanner) more(t token, skipping *bool) (bool, error) {
+	if !*skipping && s.end-s.tok > s.max {
+		if err := s.tooBig(t); err != nil {
+			return false, err
+		}
+		*skipping = true
+	}
+	if s.fill() {
+		return true, nil
+	}
+	return false, s.rerr
+}
+
 func (s *scanner) tooBig(t token) error {
 	return s.emit(t, s.end, false, errorf("value is larger than %d bytes; the rest of it was skipped", s.max))
 }
@@ -205,16 +222,11 @@ func (s *scanner) structured() error {
 	)
 	for {
 		if s.pos >= s.end {
-			if !skipping && s.end-s.tok > s.max {
-				if err := s.tooBig(t); err != nil {
-					return err
-				}
-				skipping = true
+			more, err := s.more(t, &skipping)
+			if err != nil {
+				return err
 			}
-			if !s.fill() {
-				if s.rerr != nil {
-					return s.rerr
-				}
+			if !more {
 				if skipping {
 					return nil
 				}
@@ -357,16 +369,11 @@ func (s *scanner) str() error {
 	esc, skipping := false, false
 	for {
 		if s.pos >= s.end {
-			if !skipping && s.end-s.tok > s.max {
-				if err := s.tooBig(t); err != nil {
-					return err
-				}
-				skipping = true
+			more, err := s.more(t, &skipping)
+			if err != nil {
+				return err
 			}
-			if !s.fill() {
-				if s.rerr != nil {
-					return s.rerr
-				}
+			if !more {
 				if skipping {
 					return nil
 				}
@@ -428,16 +435,11 @@ func (s *scanner) run(scalar bool) error {
 	skipping := false
 	for {
 		if s.pos >= s.end {
-			if !skipping && s.end-s.tok > s.max {
-				if err := s.tooBig(t); err != nil {
-					return err
-				}
-				skipping = true
+			more, err := s.more(t, &skipping)
+			if err != nil {
+				return err
 			}
-			if !s.fill() {
-				if s.rerr != nil {
-					return s.rerr
-				}
+			if !more {
 				if !scalar || skipping || json.Valid(s.buf[s.tok:s.pos]) {
 					break
 				}
