@@ -45,7 +45,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$|FieldsJSON' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
 	$(GO) test -run '^$$' -bench '^BenchmarkLineage$$' -benchmem -benchtime 20000x ./sqlite/
 	$(GO) test -run '^$$' -bench 'WriteProcesses|EventsAround' -benchmem ./sqlite/
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/
 	./scripts/bench-cli.sh
 
 clean:
