@@ -68,6 +68,15 @@ type Event struct {
 	Cloud     *CloudCall `json:"cloud,omitempty"`
 	Alert     *Alert     `json:"alert,omitempty"`
 
+	// Res is the system call's raw result, Falco's evt.rawres: not
+	// negative on success, a negative error number on failure; nil when
+	// the source does not report it.
+	Res *int64 `json:"res,omitempty"`
+	// Args are the call's arguments under Falco's names (flags, request,
+	// domain, target, oldpath, ...; see package sysarg), rendered as Falco
+	// renders them, where the source reports them.
+	Args map[string]string `json:"args,omitempty"`
+
 	// Raw is the original record exactly as it was read.
 	Raw json.RawMessage `json:"raw,omitempty"`
 
@@ -104,6 +113,10 @@ type Process struct {
 	// UpperLayer is true when the executable was written in the
 	// container's upper (writable) layer after the container started.
 	UpperLayer *bool `json:"upper_layer,omitempty"`
+	// CapEffective and CapPermitted are the process's capability sets
+	// (CAP_SYS_ADMIN, ...), nil when the source does not report them.
+	CapEffective []string `json:"cap_effective,omitempty"`
+	CapPermitted []string `json:"cap_permitted,omitempty"`
 }
 
 // Comm returns the process name: the source's comm (Name), or the base
@@ -158,6 +171,9 @@ type File struct {
 	// Op is what was done: open, read, write, exec, unlink, rename, chmod.
 	Op    string `json:"op,omitempty"`
 	Flags string `json:"flags,omitempty"`
+	// FD is the file descriptor the open returned (Falco's fd.num), nil
+	// when the source does not report it.
+	FD *int64 `json:"fd,omitempty"`
 }
 
 // Conn is a network connection or socket. Src is always the client side

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -170,7 +171,13 @@ func (f faFields) process() *cairn.Process {
 	p.TTY = f.numPtr("proc.tty")
 	p.SID = f.numPtr("proc.sid")
 	p.UpperLayer = f.boolPtr("proc.is_exe_upper_layer")
-	if *p == (cairn.Process{}) {
+	if caps, ok := f.str("thread.cap_effective"); ok {
+		p.CapEffective = strings.Fields(caps)
+	}
+	if caps, ok := f.str("thread.cap_permitted"); ok {
+		p.CapPermitted = strings.Fields(caps)
+	}
+	if reflect.ValueOf(*p).IsZero() {
 		return nil
 	}
 	return p
@@ -194,7 +201,7 @@ func (f faFields) parent() *cairn.Process {
 		p.Name = baseName(p.Binary)
 	}
 	p.PID, _ = f.num("proc.ppid")
-	if *p == (cairn.Process{}) {
+	if reflect.ValueOf(*p).IsZero() {
 		return nil
 	}
 	return p

@@ -3,6 +3,8 @@ package decode_test
 import (
 	"context"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +84,7 @@ func sameProcess(a, b *cairn.Process) bool {
 		ptrEq(x.SID, y.SID) && ptrEq(x.ExitCode, y.ExitCode) && ptrEq(x.UpperLayer, y.UpperLayer) && x.StartTime.Equal(y.StartTime)
 	x.UID, x.GID, x.LoginUID, x.TTY, x.SID, x.ExitCode, x.UpperLayer, x.StartTime = nil, nil, nil, nil, nil, nil, nil, time.Time{}
 	y.UID, y.GID, y.LoginUID, y.TTY, y.SID, y.ExitCode, y.UpperLayer, y.StartTime = nil, nil, nil, nil, nil, nil, nil, time.Time{}
-	return ok && x == y
+	ok = ok && slices.Equal(x.CapEffective, y.CapEffective) && slices.Equal(x.CapPermitted, y.CapPermitted)
+	x.CapEffective, x.CapPermitted, y.CapEffective, y.CapPermitted = nil, nil, nil, nil
+	return ok && reflect.DeepEqual(x, y)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/internal/jsonscan"
+	"github.com/cairn-cdr/cairn/sysarg"
 )
 
 // decodeTetragon decodes one record of Tetragon's JSON export.
@@ -109,6 +110,13 @@ func ttEvent(rec *ttRecord, ev *cairn.Event) (string, *ttBase, error) {
 			set(s.name, &s.sock.ttBase)
 			ev.Kind, ev.Type = cairn.KindNetwork, s.op
 			ev.Net = ttSocketConn(s.op, s.sock)
+			if s.op == "connect" {
+				// Tetragon reports a connect when the kernel sends the
+				// handshake's first packet: the call did not fail, and
+				// the connection is not yet established.
+				res := int64(sysarg.EINPROGRESS)
+				ev.Res = &res
+			}
 		}
 	}
 	switch len(names) {
@@ -245,6 +253,9 @@ func ttProc(tp *ttProcess, what string) (*cairn.Process, error) {
 	if tp.User != nil {
 		p.User = tp.User.Name
 	}
+	if tp.Cap != nil {
+		p.CapEffective, p.CapPermitted = capNames(tp.Cap.Effective), capNames(tp.Cap.Permitted)
+	}
 	if tp.StartTime != "" {
 		t, err := parseTime(tp.StartTime)
 		if err != nil {
@@ -330,4 +341,20 @@ func hasFlag(flags, f string) bool {
 		}
 	}
 	return false
+}
+
+// capNames returns capability names as CAP_NAME; some Tetragon versions
+// leave the prefix off one of them (DAC_OVERRIDE).
+func capNames(cs []string) []string {
+	if cs == nil {
+		return nil
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		if !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out[i] = c
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/sysarg"
 )
 
 // ttHookEvent classifies a kprobe, tracepoint, uprobe or LSM event by
@@ -37,6 +38,7 @@ func ttHookEvent(name string, h *ttHook, ev *cairn.Event) {
 		}
 		return
 	}
+	defer hookResult(fn, core, h, ev)
 	if f := hookFile(core, h.Args); f != nil {
 		ev.Kind, ev.File = cairn.KindFile, f
 		ev.Type = fileCalls[core].typ
@@ -45,10 +47,103 @@ func ttHookEvent(name string, h *ttHook, ev *cairn.Event) {
 		}
 		return
 	}
+	if call, ok := syscallName(fn); ok {
+		ev.Args = sysarg.Name(call, hookArgs(h.Args))
+		if fc, isFile := fileCalls[call]; isFile {
+			if p := firstText(call, ev.Args); p != "" {
+				ev.Kind, ev.Type = cairn.KindFile, fc.typ
+				ev.File = &cairn.File{Path: p, Op: fc.op}
+				if fc.op == "open" {
+					ev.File.Flags = ev.Args["flags"]
+				}
+				return
+			}
+		}
+		ev.Kind, ev.Type = cairn.KindKprobe, call
+		return
+	}
 	ev.Kind, ev.Type = cairn.KindKprobe, fn
 	if ev.Type == "" {
 		ev.Type = strings.TrimPrefix(name, "process_")
 	}
+}
+
+// hookResult sets the call's result and, for fd_install, the file
+// descriptor: a system call's or security hook's integer return value is
+// its result (0 or a descriptor on success, a negative error number on
+// failure).
+func hookResult(fn, core string, h *ttHook, ev *cairn.Event) {
+	if fn == "fd_install" && ev.File != nil {
+		for _, a := range h.Args {
+			if a.IntArg != nil {
+				fd := *a.IntArg
+				ev.File.FD = &fd
+				break
+			}
+		}
+	}
+	if h.Return == nil || h.Return.IntArg == nil {
+		return
+	}
+	if _, isCall := syscallName(fn); isCall || strings.HasPrefix(fn, "security_") {
+		r := *h.Return.IntArg
+		ev.Res = &r
+		if ev.File != nil && ev.File.Op == "open" && ev.File.FD == nil && core != "permission" {
+			fd := max(r, -1)
+			ev.File.FD = &fd
+		}
+	}
+}
+
+// syscallName returns the system call a function or tracepoint is the
+// entry of: __x64_sys_openat, sys_openat and sys_enter_openat are openat.
+func syscallName(fn string) (string, bool) {
+	for _, p := range []string{"__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__ia32_compat_sys_", "__x32_compat_sys_",
+		"__se_sys_", "__do_sys_", "sys_enter_", "sys_"} {
+		if strings.HasPrefix(fn, p) && len(fn) > len(p) {
+			return fn[len(p):], true
+		}
+	}
+	return "", false
+}
+
+// hookArgs turns a hook's arguments into sysarg's, numbers and text; an
+// argument of another kind (a socket, a file) keeps no value.
+func hookArgs(args []ttArg) []sysarg.Arg {
+	out := make([]sysarg.Arg, 0, len(args))
+	for _, a := range args {
+		x := sysarg.Arg{Label: a.Label}
+		switch {
+		case a.IntArg != nil:
+			x.Int = *a.IntArg
+		case a.SizeArg != nil:
+			x.Int = int64(*a.SizeArg)
+		case a.LongArg != nil:
+			x.Int = int64(*a.LongArg)
+		case a.UintArg != nil:
+			x.Int = int64(*a.UintArg)
+		case a.StringArg != nil:
+			x.Kind, x.Text = sysarg.Text, absPath(*a.StringArg)
+		case a.FileArg != nil:
+			x.Kind, x.Text = sysarg.Text, absPath(a.FileArg.Path)
+		case a.PathArg != nil:
+			x.Kind, x.Text = sysarg.Text, absPath(a.PathArg.Path)
+		default:
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// firstText returns the first path argument of a call.
+func firstText(call string, args map[string]string) string {
+	for _, p := range sysarg.Params(call) {
+		if p.Kind == sysarg.Text && args[p.Name] != "" {
+			return args[p.Name]
+		}
+	}
+	return ""
 }
 
 // hookCore strips the architecture, syscall and subsystem prefixes from

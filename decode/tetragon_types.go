@@ -1,5 +1,11 @@
 package decode
 
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
+
 // The types below follow Tetragon's JSON export (protojson of
 // tetragon.GetEventsResponse with the proto field names), written by hand
 // so that the older process_connect, process_close and process_listen
@@ -84,6 +90,13 @@ type ttProcess struct {
 	ParentExecID string       `json:"parent_exec_id"`
 	Credentials  *ttCreds     `json:"process_credentials"`
 	User         *ttUserEntry `json:"user"`
+	Cap          *ttCaps      `json:"cap"`
+}
+
+// ttCaps are a process's capability sets.
+type ttCaps struct {
+	Permitted []string `json:"permitted"`
+	Effective []string `json:"effective"`
 }
 
 type ttCreds struct {
@@ -130,6 +143,30 @@ type ttArg struct {
 	SkbArg         *ttSockArg  `json:"skb_arg"`
 	SockaddrArg    *ttSockaddr `json:"sockaddr_arg"`
 	IntArg         *int64      `json:"int_arg"`
+	// uint64 and int64 values come as JSON strings (protobuf's JSON).
+	SizeArg   *ttNum  `json:"size_arg"`
+	LongArg   *ttNum  `json:"long_arg"`
+	UintArg   *ttNum  `json:"uint_arg"`
+	StringArg *string `json:"string_arg"`
+	// Label is the name the policy gave the argument, if any.
+	Label string `json:"label"`
+}
+
+// ttNum is an integer written as a JSON number or a string.
+type ttNum int64
+
+func (n *ttNum) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		u, uerr := strconv.ParseUint(string(b), 10, 64)
+		if uerr != nil {
+			return fmt.Errorf("integer argument: %v", err)
+		}
+		v = int64(u)
+	}
+	*n = ttNum(v)
+	return nil
 }
 
 type ttPathArg struct {

@@ -38,7 +38,7 @@ const baseRules = `
       values: [zsh]
 - rule: Needs flags
   desc: uses a field cairn lacks
-  condition: evt.type = openat and evt.arg.flags contains O_CREAT
+  condition: evt.type = openat and proc.env contains LD_PRELOAD
   output: x
   priority: ERROR
 - rule: Off
@@ -97,7 +97,7 @@ func TestLoad(t *testing.T) {
 	if strings.Join(names, ",") != "Shell spawned,Off" {
 		t.Fatalf("rules %v", names)
 	}
-	if len(rs.Skipped) != 2 || rs.Skipped[0].Rule != "Needs flags" || strings.Join(rs.Skipped[0].Fields, ",") != "evt.arg.flags" ||
+	if len(rs.Skipped) != 2 || rs.Skipped[0].Rule != "Needs flags" || strings.Join(rs.Skipped[0].Fields, ",") != "proc.env" ||
 		!strings.Contains(rs.Skipped[1].Reason, "k8s_audit") {
 		t.Errorf("skipped %+v", rs.Skipped)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/sysarg"
 )
 
 // Type is the type of a field's values.
@@ -131,8 +132,16 @@ func Lookup(name string) (Ref, error) {
 		base, arg, hasArg = name[:i], name[i+1:len(name)-1], true
 	}
 	f, ok := byName[base]
+	if !ok && !hasArg && strings.HasPrefix(name, "evt.arg.") {
+		// Falco's dotted form of a call argument: evt.arg.flags.
+		base, arg, hasArg = "evt.arg", name[len("evt.arg."):], true
+		f, ok = byName[base]
+	}
 	if !ok {
 		return Ref{}, unknown(base)
+	}
+	if f.Name == "evt.arg" && hasArg && !sysarg.Known(arg) {
+		return Ref{}, cairn.Errorf(cairn.EINVALID, "field %s: no source cairn reads reports a call argument named %q", name, arg)
 	}
 	switch {
 	case hasArg && f.Arg == NoArg:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/sysarg"
 )
 
 // The runtime fields follow Falco's names and meanings, so that Falco
@@ -20,6 +21,7 @@ func init() {
 	register(ancestorFields()...)
 	register(userFields()...)
 	register(fdFields()...)
+	register(callFields()...)
 	register(containerFields()...)
 	register(k8sFields()...)
 	register(alertFields()...)
@@ -190,6 +192,35 @@ func procFields() []*Field {
 			Get: procStr(parent, (*cairn.Process).Cmdline)},
 		{Name: "proc.pcwd", Type: String, Desc: "Working directory of the parent process.",
 			Get: procStr(parent, func(p *cairn.Process) string { return p.Cwd })},
+		{Name: "proc.duration", Type: Int, Desc: "Nanoseconds from the process's start to the event.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Process == nil || ev.Process.StartTime.IsZero() || ev.Time.IsZero() || ev.Time.Before(ev.Process.StartTime) {
+					return nil, false
+				}
+				return int64(ev.Time.Sub(ev.Process.StartTime)), true
+			}},
+		{Name: "proc.vpid", Type: Int, Desc: "Process id in the process's own pid namespace: the container's view for a container process, the pid for a host process.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				switch {
+				case ev.Process == nil:
+					return nil, false
+				case ev.Container == nil:
+					return positive(ev.Process.PID)
+				}
+				return positive(ev.Container.PID)
+			}},
+		{Name: "proc.is_exe_from_memfd", Type: Bool, Desc: "True when the executable is an anonymous memory file (memfd_create), as in fileless execution.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Process == nil || ev.Process.Binary == "" {
+					return nil, false
+				}
+				b := ev.Process.Binary
+				return strings.HasPrefix(b, "memfd:") || strings.HasPrefix(b, "/memfd:"), true
+			}},
+		{Name: "thread.cap_effective", Type: String, Desc: "Effective capabilities of the process, space separated (CAP_SYS_ADMIN CAP_NET_RAW ...).",
+			Get: procStr(self, func(p *cairn.Process) string { return strings.Join(p.CapEffective, " ") })},
+		{Name: "thread.cap_permitted", Type: String, Desc: "Permitted capabilities of the process, space separated.",
+			Get: procStr(self, func(p *cairn.Process) string { return strings.Join(p.CapPermitted, " ") })},
 	}
 }
 
@@ -401,6 +432,65 @@ func fdFields() []*Field {
 		{Name: "fd.l4proto", Type: String, Desc: "Transport protocol of the connection: tcp, udp.", Get: connGetter(func(c *cairn.Conn) (any, bool) {
 			return text(strings.ToLower(c.Protocol))
 		})},
+		{Name: "fd.num", Type: Int, Desc: "File descriptor number the open returned; -1 when the open failed.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				f := file(ev)
+				switch {
+				case f == nil:
+					return nil, false
+				case f.FD != nil:
+					return *f.FD, true
+				case ev.Res != nil && f.Op == "open":
+					return max(*ev.Res, -1), true // open returns the descriptor or -errno
+				}
+				return nil, false
+			}},
+		{Name: "fd.nameraw", Type: String, Desc: "File path as the source reported it (cairn does not resolve paths, so as fd.name).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if f := file(ev); f != nil && f.Path != "" {
+					return f.Path, true
+				}
+				return nil, false
+			}},
+		{Name: "fd.ip", Type: IP, Unstored: true, Desc: "Either IP address of the connection: a comparison holds when it holds for the client or the server address.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return either(c.SrcIP, c.DstIP) })},
+		{Name: "fd.net", Type: IP, Unstored: true, Desc: "Either IP address of the connection, for comparison with networks (fd.net = \"10.0.0.0/8\").",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return either(c.SrcIP, c.DstIP) })},
+		{Name: "fd.snet", Type: IP, Unstored: true, Desc: "Server IP address of the connection, for comparison with networks.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.DstIP) })},
+		{Name: "fd.cnet", Type: IP, Unstored: true, Desc: "Client IP address of the connection, for comparison with networks.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.SrcIP) })},
+		{Name: "fd.rnet", Type: IP, Unstored: true, Desc: "Remote IP address of the connection, for comparison with networks.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) {
+				if clientIsLocal(c) {
+					return text(c.DstIP)
+				}
+				return text(c.SrcIP)
+			})},
+		{Name: "fd.lnet", Type: IP, Unstored: true, Desc: "Local IP address of the connection, for comparison with networks.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) {
+				if clientIsLocal(c) {
+					return text(c.SrcIP)
+				}
+				return text(c.DstIP)
+			})},
+		{Name: "fd.sockfamily", Type: String, Desc: "Socket family of a connection: ip (cairn records IP connections only).",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return "ip", true })},
+		{Name: "fd.connected", Type: Bool, Desc: "For a connection: true once it is established (accepted, or connected with success), false while a connect is in progress.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				c := ev.Net
+				switch {
+				case c == nil:
+					return nil, false
+				case c.Op == "accept":
+					return true, true
+				case c.Op == "connect" && ev.Res != nil:
+					return *ev.Res >= 0, true
+				}
+				return nil, false
+			}},
+		{Name: "fd.name_changed", Type: Bool, Desc: "True when the event gave the socket its name (a connect); false for the other socket events cairn records.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) { return c.Op == "connect", true })},
 		{Name: "net.op", Type: String, Desc: "What happened to the connection: connect, accept, listen, close.", Get: connGetter(func(c *cairn.Conn) (any, bool) { return text(c.Op) })},
 		{Name: "file.op", Type: String, Desc: "What was done to the file: open, read, write, unlink, rename, chmod, exec.",
 			Get: func(ev *cairn.Event, _ string) (any, bool) {
@@ -650,6 +740,9 @@ func fileAccess(op string, flags ...string) Getter {
 		if f.Op == op {
 			return true, true
 		}
+		if f.Op == "open" && f.Flags == "" {
+			return nil, false // an open whose flags the source does not report
+		}
 		for _, fl := range flags {
 			if strings.Contains(f.Flags, fl) {
 				return true, true
@@ -687,4 +780,62 @@ func eventNum(id string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return int64(h.Sum64()>>2) + 1
+}
+
+// either returns the non-empty addresses of a connection's two ends, so
+// that a comparison holds when it holds for either.
+func either(a, b string) (any, bool) {
+	switch {
+	case a == "" && b == "":
+		return nil, false
+	case a == "":
+		return b, true
+	case b == "":
+		return a, true
+	}
+	return []string{a, b}, true
+}
+
+// callFields are the system call's result and arguments.
+func callFields() []*Field {
+	return []*Field{
+		{Name: "evt.rawres", Type: Int, Desc: "Raw result of the call: not negative on success, a negative error number on failure. An exec event is a successful execve (0).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) { return result(ev) }},
+		{Name: "evt.res", Type: String, Desc: "Result of the call: SUCCESS, or the error's name (ENOENT, EACCES, EINPROGRESS, ...).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if r, ok := result(ev); ok {
+					return sysarg.Result(r.(int64)), true
+				}
+				return nil, false
+			}},
+		{Name: "evt.failed", Type: Bool, Desc: "True when the call returned an error.",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if r, ok := result(ev); ok {
+					return r.(int64) < 0, true
+				}
+				return nil, false
+			}},
+		{Name: "evt.arg", Type: String, Arg: KeyArg, Desc: "An argument of the call by Falco's name, written evt.arg.flags or evt.arg[flags]: open flags (O_WRONLY|O_CREAT), ptrace request (PTRACE_ATTACH), socket domain (AF_PACKET), link target and paths, uid, mode, ...; set where the source reports it.",
+			Get: func(ev *cairn.Event, arg string) (any, bool) {
+				if v, ok := ev.Args[arg]; ok {
+					return v, true
+				}
+				if arg == "flags" && ev.File != nil && ev.File.Op == "open" && ev.File.Flags != "" {
+					return ev.File.Flags, true
+				}
+				return nil, false
+			}},
+	}
+}
+
+// result returns the event's raw result; an exec event reports a
+// successful execve, the only kind any source cairn reads records.
+func result(ev *cairn.Event) (any, bool) {
+	switch {
+	case ev.Res != nil:
+		return *ev.Res, true
+	case ev.Kind == cairn.KindExec:
+		return int64(0), true
+	}
+	return nil, false
 }

@@ -136,9 +136,29 @@ func TestFileFields(t *testing.T) {
 	ev.Kind, ev.Type = cairn.KindFile, "openat"
 	ev.File = &cairn.File{Path: "/etc/shadow", Op: "open"}
 	for name, want := range map[string]any{"fd.name": "/etc/shadow", "fd.directory": "/etc", "fd.filename": "shadow", "fd.typechar": "f",
-		"evt.dir": "<", "evt.is_open_read": false, "evt.is_open_write": false} {
+		"evt.dir": "<"} {
 		if got, ok := get(t, ev, name); !ok || got != want {
 			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	// An open whose flags the source does not report is neither a read
+	// nor a write as far as cairn knows.
+	for _, name := range []string{"evt.is_open_read", "evt.is_open_write", "fd.num", "evt.res", "evt.arg.flags"} {
+		if got, ok := get(t, ev, name); ok {
+			t.Errorf("%s = %#v on an open without flags or result, want absent", name, got)
+		}
+	}
+	ev.File.Flags, ev.Res = "O_WRONLY|O_CREAT|O_TRUNC", ptr[int64](4)
+	for name, want := range map[string]any{"evt.is_open_read": false, "evt.is_open_write": true, "fd.num": int64(4),
+		"evt.res": "SUCCESS", "evt.rawres": int64(4), "evt.failed": false, "evt.arg.flags": "O_WRONLY|O_CREAT|O_TRUNC"} {
+		if got, ok := get(t, ev, name); !ok || got != want {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	ev.Res = ptr[int64](-13)
+	for name, want := range map[string]any{"fd.num": int64(-1), "evt.res": "EACCES", "evt.failed": true} {
+		if got, ok := get(t, ev, name); !ok || got != want {
+			t.Errorf("failed open: %s = %#v, want %#v", name, got, want)
 		}
 	}
 }
