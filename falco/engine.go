@@ -1,6 +1,10 @@
 package falco
 
 import (
+	"errors"
+	"sync/atomic"
+	"time"
+
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
 )
@@ -16,6 +20,19 @@ type Match struct {
 type Engine struct {
 	bySource map[string]*typeIndex
 	source   field.Ref
+	rules    []*Rule
+	// except holds the stored exceptions by rule name; replaced whole by
+	// SetExceptions, so Eval never waits for it.
+	except     atomic.Pointer[map[string][]compiledException]
+	suppressed atomic.Int64
+	now        func() time.Time
+}
+
+// compiledException is a stored exception ready to test events.
+type compiledException struct {
+	id      string
+	expires time.Time
+	match   func(ev *cairn.Event) bool
 }
 
 // typeIndex holds a source's rules by event type; each list keeps the
@@ -31,7 +48,7 @@ func NewEngine(rules []*Rule) *Engine {
 	if err != nil {
 		panic("falco: catalog lacks evt.source") // a programming error caught by any test
 	}
-	e := &Engine{bySource: map[string]*typeIndex{}, source: src}
+	e := &Engine{bySource: map[string]*typeIndex{}, source: src, rules: rules, now: time.Now}
 	for _, r := range rules {
 		idx := e.bySource[r.Source]
 		if idx == nil {
@@ -72,9 +89,62 @@ func (e *Engine) Eval(ev *cairn.Event) []Match {
 	}
 	var out []Match
 	for _, r := range rules {
-		if r.Match(ev) {
+		if r.Match(ev) && !e.excepted(r.Name, ev) {
 			out = append(out, Match{Rule: r, Output: r.Render(ev)})
 		}
 	}
 	return out
+}
+
+// excepted reports whether a stored exception of the rule that is still
+// active matches ev, and counts it.
+func (e *Engine) excepted(rule string, ev *cairn.Event) bool {
+	m := e.except.Load()
+	if m == nil {
+		return false
+	}
+	xs := (*m)[rule]
+	if len(xs) == 0 {
+		return false
+	}
+	now := e.now()
+	for _, x := range xs {
+		if (x.expires.IsZero() || now.Before(x.expires)) && x.match(ev) {
+			e.suppressed.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+// SetExceptions replaces the stored exceptions the engine applies; they
+// take effect for the next event evaluated. An exception that does not
+// compile is left out and reported in the error; the others apply.
+func (e *Engine) SetExceptions(xs []cairn.Exception) error {
+	m := map[string][]compiledException{}
+	var errs []error
+	for i := range xs {
+		match, err := CompileException(&xs[i])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m[xs[i].Rule] = append(m[xs[i].Rule], compiledException{id: xs[i].ID, expires: xs[i].Expires, match: match})
+	}
+	e.except.Store(&m)
+	return errors.Join(errs...)
+}
+
+// Suppressed returns how many rule matches stored exceptions have
+// suppressed since the engine was built.
+func (e *Engine) Suppressed() int64 { return e.suppressed.Load() }
+
+// Rule returns the engine's rule of that name, or nil.
+func (e *Engine) Rule(name string) *Rule {
+	for _, r := range e.rules {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
 }

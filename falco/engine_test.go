@@ -3,6 +3,7 @@ package falco_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,67 @@ func BenchmarkEval(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(evs)), "events")
 	b.ReportMetric(float64(len(rs.Rules)), "rules")
+}
+
+func TestEngineExceptions(t *testing.T) {
+	rs, err := falco.Load(falco.File{Name: "r.yaml", Data: []byte(`
+- rule: Shadow read
+  desc: d
+  condition: evt.type = execve and proc.args contains /etc/shadow
+  output: "%proc.name read shadow"
+  priority: WARNING
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := falco.NewEngine(rs.Rules)
+	stat := &cairn.Event{ID: "a", Source: cairn.SourceTetragon, Kind: cairn.KindExec, Type: "execve",
+		Process: &cairn.Process{Binary: "/bin/stat", Args: "-c %a /etc/shadow"}, Parent: &cairn.Process{Binary: "/usr/local/bin/bench"},
+		Container: &cairn.Container{ID: "abc", Image: "docker.io/aquasec/kube-bench:v0.7.3"}}
+	cat := &cairn.Event{ID: "b", Source: cairn.SourceTetragon, Kind: cairn.KindExec, Type: "execve",
+		Process: &cairn.Process{Binary: "/bin/cat", Args: "/etc/shadow"}, Parent: &cairn.Process{Binary: "/usr/local/bin/bench"},
+		Container: &cairn.Container{ID: "abc", Image: "docker.io/aquasec/kube-bench:v0.7.3"}}
+	if len(eng.Eval(stat)) != 1 || len(eng.Eval(cat)) != 1 {
+		t.Fatal("rule does not fire before the exception")
+	}
+	x := cairn.Exception{ID: "x1", Rule: "Shadow read", Name: "bench", Fields: []string{"proc.name", "proc.pname", "container.image.repository"},
+		Comps: []string{"=", "=", "="}, Values: [][]string{{"stat", "bench", "docker.io/aquasec/kube-bench"}}}
+	if err := eng.SetExceptions([]cairn.Exception{x}); err != nil {
+		t.Fatal(err)
+	}
+	if m := eng.Eval(stat); len(m) != 0 {
+		t.Errorf("excepted event still matches: %v", m)
+	}
+	if len(eng.Eval(cat)) != 1 {
+		t.Error("exception suppresses an event it does not match")
+	}
+	if eng.Suppressed() != 1 {
+		t.Errorf("Suppressed() = %d, want 1", eng.Suppressed())
+	}
+	// An expired exception no longer applies.
+	x.Expires = time.Now().Add(-time.Minute)
+	if err := eng.SetExceptions([]cairn.Exception{x}); err != nil {
+		t.Fatal(err)
+	}
+	if len(eng.Eval(stat)) != 1 {
+		t.Error("expired exception still applies")
+	}
+	// A bad exception is reported, the good ones still apply.
+	bad := cairn.Exception{ID: "x2", Rule: "Shadow read", Fields: []string{"no.such.field"}, Values: [][]string{{"v"}}}
+	x.Expires = time.Time{}
+	if err := eng.SetExceptions([]cairn.Exception{bad, x}); err == nil || !strings.Contains(err.Error(), "no.such.field") {
+		t.Errorf("bad exception error = %v", err)
+	}
+	if len(eng.Eval(stat)) != 0 {
+		t.Error("good exception dropped with the bad one")
+	}
+	// Values with quotes and operators: startswith and in.
+	y := cairn.Exception{ID: "x3", Rule: "Shadow read", Fields: []string{"proc.args", "proc.name"}, Comps: []string{"startswith", "in"},
+		Values: [][]string{{`/etc/shadow "x`, "cat"}, {"/etc/sh", "cat"}}}
+	if err := eng.SetExceptions([]cairn.Exception{y}); err != nil {
+		t.Fatal(err)
+	}
+	if len(eng.Eval(cat)) != 0 || len(eng.Eval(stat)) != 1 {
+		t.Error("startswith/in exception")
+	}
 }

@@ -3,6 +3,8 @@ package falco
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cairn-cdr/cairn"
 )
 
 // exceptionCondition returns the rule's condition with its exceptions
@@ -28,6 +30,9 @@ func exceptionCondition(d *ruleDef) (string, error) {
 			comp := "in"
 			if len(comps) > 0 {
 				comp = comps[0]
+			}
+			if comp != "in" && comp != "pmatch" && comp != "intersects" {
+				return "", fmt.Errorf("exception %s: with a single field, comps must be in, pmatch or intersects, not %s", ex.Name, comp)
 			}
 			vals := make([]string, 0, len(ex.Values))
 			for _, v := range ex.Values {
@@ -108,5 +113,54 @@ func quote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\r\n\f\v(),\"'\\") {
 		return s
 	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// CompileException compiles a stored exception into the test of an
+// event: true when the event matches one of its value tuples. A value
+// compared with in or intersects is a one-element set.
+func CompileException(x *cairn.Exception) (func(ev *cairn.Event) bool, error) {
+	if len(x.Fields) == 0 {
+		return nil, cairn.Errorf(cairn.EINVALID, "exception %s: no fields", x.ID)
+	}
+	comps := x.Comps
+	if len(comps) == 0 {
+		comps = make([]string, len(x.Fields))
+		for i := range comps {
+			comps[i] = "="
+		}
+	}
+	if len(comps) != len(x.Fields) {
+		return nil, cairn.Errorf(cairn.EINVALID, "exception %s: %d fields but %d comps", x.ID, len(x.Fields), len(comps))
+	}
+	if len(x.Values) == 0 {
+		return nil, cairn.Errorf(cairn.EINVALID, "exception %s: no values", x.ID)
+	}
+	alts := make([]string, 0, len(x.Values))
+	for _, tuple := range x.Values {
+		if len(tuple) != len(x.Fields) {
+			return nil, cairn.Errorf(cairn.EINVALID, "exception %s: a value tuple has %d values for %d fields", x.ID, len(tuple), len(x.Fields))
+		}
+		parts := make([]string, len(tuple))
+		for i, v := range tuple {
+			rhs := quoteLiteral(v)
+			if setOps[comps[i]] {
+				rhs = "(" + rhs + ")"
+			}
+			parts[i] = x.Fields[i] + " " + comps[i] + " " + rhs
+		}
+		alts = append(alts, "("+strings.Join(parts, " and ")+")")
+	}
+	c, err := Compile(strings.Join(alts, " or "), nil)
+	if err != nil {
+		return nil, fmt.Errorf("exception %s: %w", x.ID, err)
+	}
+	return c.Match, nil
+}
+
+// quoteLiteral quotes a value unless it reads back unchanged as a bare
+// word that cannot name a list or macro (nil Env): always quoting is
+// simplest and safe.
+func quoteLiteral(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

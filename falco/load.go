@@ -129,6 +129,27 @@ func mode(it *item, key string) string {
 	return ""
 }
 
+// ruleMode is mode for a rule's key: the deprecated append: true amends
+// a rule's condition and exceptions only, and its other keys are not
+// read, as in Falco.
+func ruleMode(it *item, key string) string {
+	if it.Append && it.Override == nil && key != "condition" && key != "exceptions" {
+		return "ignore"
+	}
+	return mode(it, key)
+}
+
+// Falco's rule override keys: what each may do.
+var ruleOverrides = map[string]map[string]bool{
+	"condition":  {"append": true, "replace": true},
+	"output":     {"append": true, "replace": true},
+	"desc":       {"append": true, "replace": true},
+	"tags":       {"append": true, "replace": true},
+	"exceptions": {"append": true, "replace": true},
+	"priority":   {"replace": true},
+	"enabled":    {"replace": true},
+}
+
 func (l *loader) checkOverride(it *item, allowed ...string) error {
 	for k, v := range it.Override {
 		if v != "append" && v != "replace" {
@@ -206,8 +227,13 @@ func (l *loader) macro(it *item) error {
 
 func (l *loader) rule(it *item) error {
 	name := *it.Rule
-	if err := l.checkOverride(it, "desc", "condition", "output", "priority", "tags", "exceptions", "enabled", "source"); err != nil {
+	if err := l.checkOverride(it, "desc", "condition", "output", "priority", "tags", "exceptions", "enabled"); err != nil {
 		return err
+	}
+	for k, v := range it.Override {
+		if !ruleOverrides[k][v] {
+			return l.errorf(it, "rule %s: %s cannot be overridden with %s; use replace", name, k, v)
+		}
 	}
 	old, exists := l.rules[name]
 	amend := it.Append || it.Override != nil
@@ -245,8 +271,9 @@ func (l *loader) rule(it *item) error {
 
 func (l *loader) amendRule(it *item, d *ruleDef) error {
 	str := func(key string, p *string, dst *string, sep string) error {
-		m := mode(it, key)
+		m := ruleMode(it, key)
 		switch {
+		case m == "ignore":
 		case p == nil && m != "":
 			if it.Override != nil {
 				return l.errorf(it, "rule %s: override of %s without a value", d.name, key)
@@ -276,16 +303,24 @@ func (l *loader) amendRule(it *item, d *ruleDef) error {
 	if err := str("source", it.Source, &d.source, ""); err != nil {
 		return err
 	}
-	if it.Enabled != nil {
+	if it.Override != nil {
+		// Every amendable key the item gives needs an override entry.
+		for key, given := range map[string]bool{"enabled": it.Enabled != nil, "tags": it.Tags != nil, "exceptions": it.Exceptions != nil} {
+			if given && it.Override[key] == "" {
+				return l.errorf(it, "rule %s: %s given without an override for it", d.name, key)
+			}
+		}
+	}
+	if it.Enabled != nil && ruleMode(it, "enabled") != "ignore" {
 		d.enabled = *it.Enabled
 	}
-	switch mode(it, "tags") {
+	switch ruleMode(it, "tags") {
 	case "append":
 		d.tags = append(append([]string(nil), d.tags...), it.Tags...)
 	case "replace":
 		d.tags = it.Tags
 	}
-	switch mode(it, "exceptions") {
+	switch ruleMode(it, "exceptions") {
 	case "append":
 		d.exceptions = appendExceptions(d.exceptions, it.Exceptions)
 	case "replace":
