@@ -94,5 +94,8 @@ type Store interface {
 	ProcessReader
 	ContextReader
 	DetectionStore
+	HitReader
+	ExceptionStore
+	AuditLog
 	Close() error
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
@@ -94,8 +95,10 @@ type Report struct {
 	BySource   map[string]int `json:"by_source"`
 	Rejects    []Reject       `json:"rejects,omitempty"`
 	Failures   []Failure      `json:"failures,omitempty"`
-	// Detections counts the detections the rules raised.
-	Detections int `json:"detections"`
+	// Detections counts the detections the rules raised; Suppressed the
+	// rule matches stored exceptions suppressed.
+	Detections int   `json:"detections"`
+	Suppressed int64 `json:"suppressed,omitempty"`
 }
 
 // ExitCode is the status a command reports for r: 0 when every record was
@@ -204,6 +207,17 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			return rep, fmt.Errorf("ingest: the store keeps no detections")
 		}
 	}
+	var excepts *exceptionRefresher
+	if opts.Rules != nil {
+		if xs, ok := opts.Store.(cairn.ExceptionStore); ok {
+			excepts = &exceptionRefresher{ctx: ctx, store: xs, engine: opts.Rules, log: log}
+			if err := excepts.load(); err != nil {
+				return rep, err
+			}
+			before := opts.Rules.Suppressed()
+			defer func() { rep.Suppressed = opts.Rules.Suppressed() - before }()
+		}
+	}
 	w := newWriter(ctx, opts.Store, procs, dets, rep)
 	var total, base int64
 	for _, in := range inputs {
@@ -216,7 +230,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	// One sink for every input: batches span small files (CloudTrail
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
-	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules}
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, excepts: excepts}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -267,6 +281,7 @@ type sink struct {
 	rep     *Report
 	tree    *proctree.Table
 	rules   *falco.Engine
+	excepts *exceptionRefresher
 	dets    []cairn.Detection
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
@@ -314,7 +329,44 @@ func (s *sink) flush() error {
 	err := s.w.send(b)
 	s.events = make([]cairn.Event, 0, s.batch)
 	s.letters, s.nodes, s.dets = nil, nil, nil
+	if s.excepts != nil && err == nil {
+		err = s.excepts.refresh()
+	}
 	return err
+}
+
+// exceptionRefresher keeps the engine's exceptions those of the store: an
+// exception added while a long ingest runs applies within
+// exceptionRefresh.
+type exceptionRefresher struct {
+	ctx    context.Context
+	store  cairn.ExceptionStore
+	engine *falco.Engine
+	log    *slog.Logger
+	last   time.Time
+}
+
+const exceptionRefresh = 2 * time.Second
+
+func (r *exceptionRefresher) load() error {
+	xs, err := r.store.Exceptions(r.ctx)
+	if err != nil {
+		return fmt.Errorf("ingest: read exceptions: %w", err)
+	}
+	r.last = time.Now()
+	// An exception that no longer compiles (a field renamed since) is
+	// left out; the others apply.
+	if err := r.engine.SetExceptions(xs); err != nil {
+		r.log.Warn("exceptions left out", "err", err)
+	}
+	return nil
+}
+
+func (r *exceptionRefresher) refresh() error {
+	if time.Since(r.last) < exceptionRefresh {
+		return nil
+	}
+	return r.load()
 }
 
 type batch struct {

@@ -25,7 +25,7 @@ func TestStratusDetonations(t *testing.T) {
 		t.Skipf("Stratus Red Team logs not found at %s (../shared/corpus): %v", stratusDir, err)
 	}
 	want := map[string]string{
-		"aws.credential-access.ec2-get-password-data.json":                "Windows Password Data Retrieved",
+		"aws.credential-access.ec2-get-password-data.json":                 "Windows Password Data Retrieved",
 		"aws.credential-access.secretsmanager-batch-retrieve-secrets.json": "Secrets Read in Bulk",
 		"aws.defense-evasion.cloudtrail-event-selectors.json":              "CloudTrail Logging Disabled or Changed",
 		"aws.defense-evasion.dns-delete-logs.json":                         "Security Monitoring Disabled",

@@ -73,6 +73,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "demo (seed %d): %d records ingested into %s: %d new, %d already stored, %d rejected\n\n",
 		*seed, rep.Accepted+rep.Duplicates+rep.Rejected, *db, rep.Accepted, rep.Duplicates, rep.Rejected)
 	printStats(e, stats)
+	if rep.Suppressed > 0 {
+		fmt.Fprintf(e.stdout, "\n%d rule matches suppressed by exceptions (cairn exceptions list)\n", rep.Suppressed)
+	}
 	if dets, err := st.QueryDetections(ctx, cairn.DetectionQuery{Limit: 20}); err == nil && len(dets.Detections) > 0 {
 		fmt.Fprintf(e.stdout, "\n%d detections; the newest:\n", rep.Detections)
 		printDetections(e.stdout, dets.Detections)

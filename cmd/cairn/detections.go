@@ -90,7 +90,7 @@ func runDetections(ctx context.Context, e *env, args []string) int {
 
 func printDetections(w io.Writer, dets []cairn.Detection) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAST SEEN (UTC)\tSEVERITY\tCOUNT\tRULE\tWHERE\tOUTPUT")
+	fmt.Fprintln(tw, "ID\tLAST SEEN (UTC)\tSEVERITY\tCOUNT\tRULE\tWHERE\tOUTPUT")
 	for _, d := range dets {
 		where := d.Entities.Identity
 		if d.Entities.Pod != "" {
@@ -98,7 +98,7 @@ func printDetections(w io.Writer, dets []cairn.Detection) error {
 		} else if where == "" {
 			where = d.Entities.Host
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.LastTime.UTC().Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.LastTime.UTC().Format("2006-01-02 15:04:05"),
 			field.SeverityName(d.Severity), d.Count, cell(d.Rule, 48), cell(where, 48), cell(d.Output, 100))
 	}
 	if err := tw.Flush(); err != nil {

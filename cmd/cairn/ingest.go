@@ -100,6 +100,9 @@ func printReport(w io.Writer, rep *ingest.Report) {
 	if rep.Detections > 0 {
 		fmt.Fprintf(w, "detections: %d\n", rep.Detections)
 	}
+	if rep.Suppressed > 0 {
+		fmt.Fprintf(w, "suppressed: %d (by exceptions)\n", rep.Suppressed)
+	}
 	if len(rep.BySource) > 0 {
 		var srcs []string
 		for s := range rep.BySource {

@@ -41,6 +41,8 @@ func commands() []command {
 		{"events", "list stored events, filtered", runEvents},
 		{"detections", "list detections, filtered, identical ones grouped", runDetections},
 		{"tree", "show an event's process tree and what happened around it", runTree},
+		{"exceptions", "add an exception from a detection (with a backtest), list or remove exceptions", runExceptions},
+		{"audit", "list the audit log: who changed what and when", runAudit},
 		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},
 		{"fields", "list the field catalog", runFields},
 		{"demo", "generate the demo scenarios and load them into the store", runDemo},

@@ -59,6 +59,14 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DetectionGrouping", testDetectionGrouping},
 		{"DetectionFilters", testDetectionFilters},
 		{"DetectionPaging", testDetectionPaging},
+		// Exceptions, the audit log and a rule's hits: cairn.ExceptionStore,
+		// cairn.AuditLog and cairn.HitReader.
+		{"ExceptionAdd", testExceptionAdd},
+		{"ExceptionInvalid", testExceptionInvalid},
+		{"ExceptionRemove", testExceptionRemove},
+		{"ExceptionConcurrent", testExceptionConcurrent},
+		{"AuditLog", testAuditLog},
+		{"RuleHits", testRuleHits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
