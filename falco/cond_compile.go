@@ -474,6 +474,10 @@ func asNum(v any) (int64, bool) {
 		return 0, true
 	case time.Time:
 		return x.UnixNano(), true
+	case string:
+		// An element of a list of numbers (fd.port: both ends' ports).
+		n, err := strconv.ParseInt(x, 10, 64)
+		return n, err == nil
 	}
 	return 0, false
 }

@@ -454,6 +454,19 @@ func fdFields() []*Field {
 			}},
 		{Name: "fd.ip", Type: IP, Unstored: true, Desc: "Either IP address of the connection: a comparison holds when it holds for the client or the server address.",
 			Get: connGetter(func(c *cairn.Conn) (any, bool) { return either(c.SrcIP, c.DstIP) })},
+		{Name: "fd.port", Type: Int, Unstored: true, Desc: "Either port of the connection: a comparison holds when it holds for the client or the server port.",
+			Get: connGetter(func(c *cairn.Conn) (any, bool) {
+				var ps []string
+				for _, p := range []int64{c.SrcPort, c.DstPort} {
+					if p > 0 {
+						ps = append(ps, strconv.FormatInt(p, 10))
+					}
+				}
+				if len(ps) == 0 {
+					return nil, false
+				}
+				return ps, true
+			})},
 		{Name: "fd.net", Type: IP, Unstored: true, Desc: "Either IP address of the connection, for comparison with networks (fd.net = \"10.0.0.0/8\").",
 			Get: connGetter(func(c *cairn.Conn) (any, bool) { return either(c.SrcIP, c.DstIP) })},
 		{Name: "fd.snet", Type: IP, Unstored: true, Desc: "Server IP address of the connection, for comparison with networks.",
