@@ -107,6 +107,8 @@ type Process struct {
 	Flags     string    `json:"flags,omitempty"`
 	TTY       *int64    `json:"tty,omitempty"`
 	SID       *int64    `json:"sid,omitempty"`
+	// PGID is the process group id, as the host sees it.
+	PGID *int64 `json:"pgid,omitempty"`
 	// ExitCode and Signal are set on exit events.
 	ExitCode *int64 `json:"exit_code,omitempty"`
 	Signal   string `json:"signal,omitempty"`

@@ -192,6 +192,33 @@ func procFields() []*Field {
 			Get: procStr(parent, (*cairn.Process).Cmdline)},
 		{Name: "proc.pcwd", Type: String, Desc: "Working directory of the parent process.",
 			Get: procStr(parent, func(p *cairn.Process) string { return p.Cwd })},
+		{Name: "proc.sname", Type: String, Desc: "Name of the process's session leader (the process or ancestor whose pid is the session id).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				if ev.Process == nil || ev.Process.SID == nil {
+					return nil, false
+				}
+				for i := 0; ; i++ {
+					p := ancestor(ev, i)
+					if p == nil {
+						return nil, false
+					}
+					if p.PID == *ev.Process.SID {
+						return text(p.Comm())
+					}
+				}
+			}},
+		{Name: "proc.pgid", Type: Int, Desc: "Process group id of the process.",
+			Get: procNum(self, func(p *cairn.Process) (int64, bool) { return ptrNum(p.PGID) })},
+		{Name: "proc.vpgid", Type: Int, Desc: "Process group id in the process's own pid namespace (known for host processes, where it is proc.pgid).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) { return vpgid(ev) }},
+		{Name: "proc.is_vpgid_leader", Type: Bool, Desc: "True when the process leads its process group (proc.vpid = proc.vpgid).",
+			Get: func(ev *cairn.Event, _ string) (any, bool) {
+				g, ok := vpgid(ev)
+				if !ok || ev.Process.PID <= 0 {
+					return nil, false
+				}
+				return g.(int64) == ev.Process.PID, true
+			}},
 		{Name: "proc.duration", Type: Int, Desc: "Nanoseconds from the process's start to the event.",
 			Get: func(ev *cairn.Event, _ string) (any, bool) {
 				if ev.Process == nil || ev.Process.StartTime.IsZero() || ev.Time.IsZero() || ev.Time.Before(ev.Process.StartTime) {
@@ -852,3 +879,14 @@ func result(ev *cairn.Event) (any, bool) {
 	}
 	return nil, false
 }
+
+// vpgid is the process group id as the process's namespace sees it: for
+// a host process its pgid; unknown inside a container.
+func vpgid(ev *cairn.Event) (any, bool) {
+	if ev.Process == nil || ev.Process.PGID == nil || ev.Container != nil {
+		return nil, false
+	}
+	return *ev.Process.PGID, true
+}
+
+func text(s string) (any, bool) { return s, s != "" }

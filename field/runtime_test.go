@@ -267,3 +267,25 @@ func TestEvtNum(t *testing.T) {
 		t.Error("evt.num not stable")
 	}
 }
+
+func TestSessionAndGroupFields(t *testing.T) {
+	ev := execEvent()
+	ev.Container, ev.K8s = nil, nil
+	ev.Process.SID, ev.Process.PGID = ptr[int64](100), ptr[int64](300)
+	for name, want := range map[string]any{"proc.sname": "java", "proc.pgid": int64(300), "proc.vpgid": int64(300), "proc.is_vpgid_leader": true} {
+		if got, ok := get(t, ev, name); !ok || got != want {
+			t.Errorf("%s = %#v, %v; want %#v", name, got, ok, want)
+		}
+	}
+	ev.Process.SID, ev.Process.PGID = ptr[int64](7), ptr[int64](200)
+	if got, ok := get(t, ev, "proc.sname"); ok {
+		t.Errorf("proc.sname = %v with no ancestor leading the session", got)
+	}
+	if got, _ := get(t, ev, "proc.is_vpgid_leader"); got != false {
+		t.Errorf("proc.is_vpgid_leader = %v, want false", got)
+	}
+	ev.Container = &cairn.Container{ID: "abc"}
+	if got, ok := get(t, ev, "proc.vpgid"); ok {
+		t.Errorf("proc.vpgid = %v in a container, want absent", got)
+	}
+}
