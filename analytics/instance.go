@@ -78,6 +78,7 @@ func (in *instance) hasPublic() bool {
 func brief(ev *cairn.Event) *cairn.Event {
 	return &cairn.Event{ID: ev.ID, Time: ev.Time, Host: ev.Host, Source: ev.Source, Kind: ev.Kind, Cloud: ev.Cloud}
 }
+
 // Evicted returns how many instances were forgotten to bound the state.
 func (a *InstanceCredentials) Evicted() int { return a.evicted }
 
