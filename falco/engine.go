@@ -89,16 +89,18 @@ func (e *Engine) Eval(ev *cairn.Event) []Match {
 	}
 	var out []Match
 	for _, r := range rules {
-		if r.Match(ev) && !e.excepted(r.Name, ev) {
+		if r.Match(ev) && !e.Excepted(r.Name, ev) {
 			out = append(out, Match{Rule: r, Output: r.Render(ev)})
 		}
 	}
 	return out
 }
 
-// excepted reports whether a stored exception of the rule that is still
-// active matches ev, and counts it.
-func (e *Engine) excepted(rule string, ev *cairn.Event) bool {
+// Excepted reports whether a stored exception of the rule that is still
+// active matches ev, and counts it. Eval applies it to the engine's
+// rules; callers apply it to detections other engines raise (Sigma,
+// analytics), whose exceptions are stored the same way.
+func (e *Engine) Excepted(rule string, ev *cairn.Event) bool {
 	m := e.except.Load()
 	if m == nil {
 		return false

@@ -52,6 +52,23 @@ type Options struct {
 	// enriched it) and the detections are stored with the events (the
 	// store must be a cairn.DetectionStore).
 	Rules *falco.Engine
+	// Detectors raise detections too (Sigma rules and correlations,
+	// identity analytics), after Rules, on every event in arrival order;
+	// the stored exceptions of Rules apply to their detections. Those
+	// that are Flushers are flushed when the inputs end.
+	Detectors []Detector
+}
+
+// Detector raises detections from events seen in arrival order; a
+// stateful detector keeps what it needs between events.
+type Detector interface {
+	Detect(ev *cairn.Event) []cairn.Detection
+}
+
+// Flusher is a Detector holding windows that close when the input ends:
+// Flush returns the detections they decide.
+type Flusher interface {
+	Flush() []cairn.Detection
 }
 
 // NewTree returns a process table for ingesting into st: a process the
@@ -201,7 +218,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 		}
 	}
 	var dets cairn.DetectionStore
-	if opts.Rules != nil {
+	if opts.Rules != nil || len(opts.Detectors) > 0 {
 		var ok bool
 		if dets, ok = opts.Store.(cairn.DetectionStore); !ok {
 			return rep, fmt.Errorf("ingest: the store keeps no detections")
@@ -230,7 +247,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	// One sink for every input: batches span small files (CloudTrail
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
-	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, excepts: excepts}
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, detectors: opts.Detectors, excepts: excepts}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -262,6 +279,11 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			rep.Failures = append(rep.Failures, Failure{Origin: in.Origin, Reason: cairn.ErrorMessage(err)})
 		}
 	}
+	for _, d := range s.detectors {
+		if f, ok := d.(Flusher); ok {
+			s.dets = append(s.dets, f.Flush()...)
+		}
+	}
 	s.flush()
 	if err := w.close(); err != nil {
 		return rep, err
@@ -280,8 +302,9 @@ type sink struct {
 	letters []cairn.DeadLetter
 	rep     *Report
 	tree    *proctree.Table
-	rules   *falco.Engine
-	excepts *exceptionRefresher
+	rules     *falco.Engine
+	detectors []Detector
+	excepts   *exceptionRefresher
 	dets    []cairn.Detection
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
@@ -303,6 +326,13 @@ func (s *sink) Event(ev cairn.Event) error {
 			s.dets = append(s.dets, m.Detection(&ev))
 		}
 	}
+	for _, d := range s.detectors {
+		for _, det := range d.Detect(&ev) {
+			if s.rules == nil || !s.rules.Excepted(det.Rule, &ev) {
+				s.dets = append(s.dets, det)
+			}
+		}
+	}
 	s.events = append(s.events, ev)
 	if len(s.events) >= s.batch {
 		return s.flush()
@@ -319,7 +349,7 @@ func (s *sink) Reject(dl cairn.DeadLetter) error {
 }
 
 func (s *sink) flush() error {
-	if len(s.events) == 0 && len(s.letters) == 0 {
+	if len(s.events) == 0 && len(s.letters) == 0 && len(s.dets) == 0 {
 		return s.w.err()
 	}
 	b := batch{events: s.events, letters: s.letters, dets: s.dets}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +123,41 @@ func TestRunUnreadable(t *testing.T) {
 	}
 	if _, err := ingest.Expand([]string{filepath.Join(dir, "absent")}, nil); err == nil {
 		t.Fatal("missing path accepted")
+	}
+}
+
+// countDetector raises one detection per CloudTrail event, and one more
+// at the end of the input.
+type countDetector struct{ seen int }
+
+func (c *countDetector) Detect(ev *cairn.Event) []cairn.Detection {
+	if ev.Kind != cairn.KindCloud {
+		return nil
+	}
+	c.seen++
+	return []cairn.Detection{{ID: "dt-" + ev.ID, Rule: "exec seen", Time: ev.Time, LastTime: ev.Time, EventIDs: []string{ev.ID}, Count: 1, Output: ev.ID}}
+}
+
+func (c *countDetector) Flush() []cairn.Detection {
+	return []cairn.Detection{{ID: "dt-flush", Rule: "input ended", Output: "flushed", Count: 1}}
+}
+
+func TestDetectors(t *testing.T) {
+	st := mustStore(t)
+	data := ct(1) + "\n" + ct(2) + "\n" + ct(3) + "\n"
+	in := ingest.Input{Origin: "t", Size: -1, Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(data)), nil
+	}}
+	det := &countDetector{}
+	rep, err := ingest.Run(context.Background(), []ingest.Input{in}, ingest.Options{Store: st, BatchSize: 2, Detectors: []ingest.Detector{det}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if det.seen != 3 || rep.Detections != 4 {
+		t.Fatalf("detector saw %d execs, report has %d detections; want 3 and 4", det.seen, rep.Detections)
+	}
+	page, err := st.QueryDetections(context.Background(), cairn.DetectionQuery{Limit: 10})
+	if err != nil || len(page.Detections) != 4 {
+		t.Fatalf("stored detections: %d, %v", len(page.Detections), err)
 	}
 }

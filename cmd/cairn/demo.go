@@ -52,11 +52,12 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
 		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
 	}
-	engine, err := loadRules(e, nil, false)
+	dets, err := loadRules(e, nil, false, "")
 	if err != nil {
 		return fail(e, err)
 	}
-	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st), Rules: engine})
+	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st),
+		Rules: dets.falco, Detectors: dets.other})
 	if err != nil {
 		return fail(e, err)
 	}

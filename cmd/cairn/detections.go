@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/analytics"
 	"github.com/cairn-cdr/cairn/falco"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/rulepack"
 )
 
@@ -21,32 +23,54 @@ type rulesFlag []string
 func (r *rulesFlag) String() string     { return strings.Join(*r, ",") }
 func (r *rulesFlag) Set(v string) error { *r = append(*r, v); return nil }
 
-// loadRules loads cairn's rule pack (unless noPack) and then the named
-// Falco rules files, later ones amending earlier ones, into an engine.
-// Skipped rules are reported on stderr, never silently.
-func loadRules(e *env, names []string, noPack bool) (*falco.Engine, error) {
+// detectors is everything that raises detections during an ingest.
+type detectors struct {
+	falco *falco.Engine
+	other []ingest.Detector
+}
+
+// loadRules loads cairn's rule pack and identity analytics (unless
+// noPack) and then the named Falco rules files, later ones amending
+// earlier ones. Skipped rules are reported on stderr, never silently.
+// rangesFile, if set, is AWS's ip-ranges.json for the analytics.
+func loadRules(e *env, names []string, noPack bool, rangesFile string) (detectors, error) {
+	var d detectors
 	var files []falco.File
 	if !noPack {
 		files = append(files, rulepack.Files()...)
+		ic := &analytics.InstanceCredentials{}
+		if rangesFile != "" {
+			f, err := os.Open(rangesFile)
+			if err != nil {
+				return d, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges: %v", err)
+			}
+			ic.Ranges, err = analytics.ParseIPRanges(f)
+			f.Close()
+			if err != nil {
+				return d, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges %s: %v", rangesFile, err)
+			}
+		}
+		d.other = append(d.other, ic)
 	}
 	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
-			return nil, cairn.Errorf(cairn.EINVALID, "read rules %s: %v", name, err)
+			return d, cairn.Errorf(cairn.EINVALID, "read rules %s: %v", name, err)
 		}
 		files = append(files, falco.File{Name: name, Data: data})
 	}
 	if len(files) == 0 {
-		return nil, nil
+		return d, nil
 	}
 	rs, err := falco.Load(files...)
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	if len(names) > 0 || len(rs.Skipped) > 0 {
 		fmt.Fprintf(e.stderr, "rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
 	}
-	return falco.NewEngine(rs.Rules), nil
+	d.falco = falco.NewEngine(rs.Rules)
+	return d, nil
 }
 
 func runDetections(ctx context.Context, e *env, args []string) int {

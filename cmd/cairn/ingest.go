@@ -24,7 +24,8 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	out := outputFlag(fs, "text", "json")
 	var rules rulesFlag
 	fs.Var(&rules, "rules", "Falco rules file to evaluate every event with, after cairn's pack (repeatable; later files amend earlier ones)")
-	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack (only the --rules files)")
+	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack and analytics (only the --rules files)")
+	ranges := fs.String("aws-ip-ranges", "", "AWS's ip-ranges.json: instance credentials used from outside AWS are flagged even without history")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -43,7 +44,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	engine, err := loadRules(e, rules, *noPack)
+	dets, err := loadRules(e, rules, *noPack, *ranges)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -52,7 +53,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st), Rules: engine}
+	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st), Rules: dets.falco, Detectors: dets.other}
 	var bar *progressbar.ProgressBar
 	if e.isTerminal {
 		bar = newBar(e.stderr)
