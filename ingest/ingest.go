@@ -296,16 +296,16 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 
 // sink collects decoded events into batches for the writer.
 type sink struct {
-	w       *writer
-	batch   int
-	events  []cairn.Event
-	letters []cairn.DeadLetter
-	rep     *Report
-	tree    *proctree.Table
+	w         *writer
+	batch     int
+	events    []cairn.Event
+	letters   []cairn.DeadLetter
+	rep       *Report
+	tree      *proctree.Table
 	rules     *falco.Engine
 	detectors []Detector
 	excepts   *exceptionRefresher
-	dets    []cairn.Detection
+	dets      []cairn.Detection
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
 	nodes map[string]cairn.ProcessNode

@@ -91,7 +91,9 @@ func TestExceptionFromDetection(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo again: %s", errs)
 	}
-	var rep struct{ Ingest struct{ Accepted, Suppressed int } }
+	var rep struct {
+		Ingest struct{ Accepted, Suppressed int }
+	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
