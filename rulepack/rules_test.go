@@ -126,7 +126,13 @@ func TestRules(t *testing.T) {
 		}, "CloudTrail Logging Disabled or Changed"},
 		{"DeleteTrail denied", func(t *testing.T) *cairn.Event {
 			return trail(t, ct("cloudtrail.amazonaws.com", "DeleteTrail", `,"errorCode":"AccessDenied","requestParameters":{"name":"main"}`))
+		}, "Logging or Monitoring Change Denied"},
+		{"DeleteTrail failed otherwise", func(t *testing.T) *cairn.Event {
+			return trail(t, ct("cloudtrail.amazonaws.com", "DeleteTrail", `,"errorCode":"TrailNotFoundException","requestParameters":{"name":"main"}`))
 		}, ""},
+		{"CreateAccessKey denied", func(t *testing.T) *cairn.Event {
+			return trail(t, ct("iam.amazonaws.com", "CreateAccessKey", `,"errorCode":"AccessDenied","requestParameters":{"userName":"bob"}`))
+		}, "IAM Persistence Attempt Denied"},
 		{"public access block removed", func(t *testing.T) *cairn.Event {
 			return trail(t, ct("s3.amazonaws.com", "DeleteBucketPublicAccessBlock", `,"requestParameters":{"bucketName":"b"}`))
 		}, "S3 Bucket Policy or Access Changed"},
