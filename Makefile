@@ -46,6 +46,7 @@ bench: build
 	$(GO) test -run '^$$' -bench '^BenchmarkLineage$$' -benchmem -benchtime 20000x ./sqlite/
 	$(GO) test -run '^$$' -bench 'WriteProcesses|EventsAround' -benchmem ./sqlite/
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/
+	cd bench/sigmago && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count $(BENCHCOUNT)
 	./scripts/bench-cli.sh
 
 clean:
