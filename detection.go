@@ -47,6 +47,25 @@ type Entities struct {
 	Identity    string `json:"identity,omitempty"`
 }
 
+// EntitiesOf returns what an event is about, for a detection's pivots.
+func EntitiesOf(ev *Event) Entities {
+	var e Entities
+	e.Host = ev.Host
+	if p := ev.Process; p != nil {
+		e.ExecID = p.ExecID
+	}
+	if c := ev.Container; c != nil {
+		e.ContainerID, e.Image = c.ID, c.Image
+	}
+	if k := ev.K8s; k != nil {
+		e.Pod, e.Namespace, e.Cluster = k.Pod, k.Namespace, k.Cluster
+	}
+	if c := ev.Cloud; c != nil {
+		e.Identity = c.Identity.Key
+	}
+	return e
+}
+
 // DetectionQuery selects detections; Filter is in the filter language and
 // sees the triggering event's fields and the detection's own (severity,
 // rule.name, rule.tags, mitre.tactic, mitre.technique).

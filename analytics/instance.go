@@ -158,13 +158,7 @@ func (a *InstanceCredentials) report(in *instance, addr netip.Addr, ev *cairn.Ev
 		Output: output, Tags: tags, EventIDs: []string{ev.ID}, Count: 1,
 		Entities: cairn.Entities{Identity: c.Identity.Key, Host: ev.Host},
 	}
-	techniques, tactics := attack.FromTags(tags)
-	for _, t := range tactics {
-		d.Tactics = append(d.Tactics, t.ID)
-	}
-	for _, t := range techniques {
-		d.Techniques = append(d.Techniques, t.ID)
-	}
+	d.Techniques, d.Tactics = attack.IDs(tags)
 	return []cairn.Detection{d}
 }
 

@@ -82,3 +82,16 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	}
 	return s, false
 }
+
+// IDs returns the ids of the techniques and tactics tags name, in
+// FromTags's order, as a detection stores them.
+func IDs(tags []string) (techniques, tactics []string) {
+	ts, tas := FromTags(tags)
+	for _, t := range ts {
+		techniques = append(techniques, t.ID)
+	}
+	for _, t := range tas {
+		tactics = append(tactics, t.ID)
+	}
+	return techniques, tactics
+}

@@ -31,34 +31,9 @@ func (m Match) Detection(ev *cairn.Event) cairn.Detection {
 		Output:   m.Output,
 		Tags:     append([]string(nil), r.Tags...),
 		EventIDs: []string{ev.ID},
-		Entities: EntitiesOf(ev),
+		Entities: cairn.EntitiesOf(ev),
 		Count:    1,
 	}
-	techniques, tactics := attack.FromTags(r.Tags)
-	for _, t := range tactics {
-		d.Tactics = append(d.Tactics, t.ID)
-	}
-	for _, t := range techniques {
-		d.Techniques = append(d.Techniques, t.ID)
-	}
+	d.Techniques, d.Tactics = attack.IDs(r.Tags)
 	return d
-}
-
-// EntitiesOf returns what an event is about, for a detection's pivots.
-func EntitiesOf(ev *cairn.Event) cairn.Entities {
-	var e cairn.Entities
-	e.Host = ev.Host
-	if p := ev.Process; p != nil {
-		e.ExecID = p.ExecID
-	}
-	if c := ev.Container; c != nil {
-		e.ContainerID, e.Image = c.ID, c.Image
-	}
-	if k := ev.K8s; k != nil {
-		e.Pod, e.Namespace, e.Cluster = k.Pod, k.Namespace, k.Cluster
-	}
-	if c := ev.Cloud; c != nil {
-		e.Identity = c.Identity.Key
-	}
-	return e
 }
