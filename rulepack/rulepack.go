@@ -1,6 +1,7 @@
-// Package rulepack holds cairn's own Falco-format rules, embedded in the
-// binary: runtime rules for Tetragon events and cloud rules for
-// CloudTrail, each tagged with MITRE ATT&CK technique ids.
+// Package rulepack holds cairn's own rules, embedded in the binary:
+// Falco-format runtime rules for Tetragon events and cloud rules for
+// CloudTrail, and Sigma rules and correlations for identity analytics,
+// each tagged with MITRE ATT&CK technique ids.
 package rulepack
 
 import (
@@ -9,10 +10,33 @@ import (
 	"sort"
 
 	"github.com/cairn-cdr/cairn/falco"
+	"github.com/cairn-cdr/cairn/sigma"
 )
 
 //go:embed *.yaml
 var files embed.FS
+
+//go:embed sigma/*.yml
+var sigmaFiles embed.FS
+
+// SigmaFiles returns the pack's Sigma files, sorted by name, ready for
+// sigma.Load.
+func SigmaFiles() []sigma.File {
+	names, err := fs.Glob(sigmaFiles, "sigma/*.yml")
+	if err != nil {
+		return nil // the pattern is constant and valid
+	}
+	sort.Strings(names)
+	out := make([]sigma.File, 0, len(names))
+	for _, n := range names {
+		b, err := sigmaFiles.ReadFile(n)
+		if err != nil {
+			continue // embedded files always read
+		}
+		out = append(out, sigma.File{Name: n, Data: b})
+	}
+	return out
+}
 
 // Files returns the pack's rules files, sorted by name, ready for
 // falco.Load.

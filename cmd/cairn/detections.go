@@ -15,6 +15,7 @@ import (
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/rulepack"
+	"github.com/cairn-cdr/cairn/sigma"
 )
 
 // rulesFlag collects --rules FILE, repeatable.
@@ -30,14 +31,19 @@ type detectors struct {
 }
 
 // loadRules loads cairn's rule pack and identity analytics (unless
-// noPack) and then the named Falco rules files, later ones amending
-// earlier ones. Skipped rules are reported on stderr, never silently.
+// noPack) and then the named rules files and directories: Falco files in
+// order, later ones amending earlier ones, and Sigma rules and
+// correlations. Skipped rules are reported on stderr, never silently.
 // rangesFile, if set, is AWS's ip-ranges.json for the analytics.
 func loadRules(e *env, names []string, noPack bool, rangesFile string) (detectors, error) {
 	var d detectors
-	var files []falco.File
+	fal, sig, err := ruleFiles(names)
+	if err != nil {
+		return d, err
+	}
 	if !noPack {
-		files = append(files, rulepack.Files()...)
+		fal = append(rulepack.Files(), fal...)
+		sig = append(rulepack.SigmaFiles(), sig...)
 		ic := &analytics.InstanceCredentials{}
 		if rangesFile != "" {
 			f, err := os.Open(rangesFile)
@@ -52,26 +58,40 @@ func loadRules(e *env, names []string, noPack bool, rangesFile string) (detector
 		}
 		d.other = append(d.other, ic)
 	}
-	for _, name := range names {
-		data, err := os.ReadFile(name)
+	if len(fal) > 0 {
+		rs, err := falco.Load(fal...)
 		if err != nil {
-			return d, cairn.Errorf(cairn.EINVALID, "read rules %s: %v", name, err)
+			return d, err
 		}
-		files = append(files, falco.File{Name: name, Data: data})
+		if len(names) > 0 || len(rs.Skipped) > 0 {
+			fmt.Fprintf(e.stderr, "falco rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
+		}
+		d.falco = falco.NewEngine(rs.Rules)
 	}
-	if len(files) == 0 {
-		return d, nil
+	if len(sig) > 0 {
+		rs, err := sigma.Load(sig...)
+		if err != nil {
+			return d, err
+		}
+		if len(names) > 0 || len(rs.Skipped) > 0 {
+			fmt.Fprintf(e.stderr, "sigma rules: %d loaded, %d correlations, %d skipped (cairn rules lint shows why)\n",
+				len(rs.Rules), len(rs.Correlations), len(rs.Skipped))
+		}
+		sd, err := sigma.NewDetector(rs, sigma.DetectorOptions{Lateness: sigmaLateness})
+		if err != nil {
+			return d, err
+		}
+		d.other = append(d.other, sd)
 	}
-	rs, err := falco.Load(files...)
-	if err != nil {
-		return d, err
-	}
-	if len(names) > 0 || len(rs.Skipped) > 0 {
-		fmt.Fprintf(e.stderr, "rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
-	}
-	d.falco = falco.NewEngine(rs.Rules)
 	return d, nil
 }
+
+// sigmaLateness is how far out of order events may arrive and still be
+// placed correctly in correlation windows. An ingest reads files one
+// after the other (CloudTrail's by region and hour, Tetragon's by node),
+// so the correlations hold hits back for a week of event time and decide
+// them in time order, at the latest when the input ends.
+const sigmaLateness = 7 * 24 * time.Hour
 
 func runDetections(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "detections", "",

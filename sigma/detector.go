@@ -1,0 +1,257 @@
+package sigma
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/correlate"
+	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/field"
+)
+
+// Detector runs a rule set's rules and correlations on events in arrival
+// order and turns what fires into detections: a rule's matches, unless a
+// correlation consumes the rule and none asks to generate them (as the
+// specification has it), and every correlation result.
+type Detector struct {
+	engine *Engine
+	corr   *correlate.Engine
+	// silent are the rules whose matches only feed correlations.
+	silent map[*Rule]bool
+	// defs maps the correlation engine's definitions back to the rules'.
+	defs map[*correlate.Def]*CorrelationDef
+}
+
+// DetectorOptions configure the correlation engine of a Detector.
+type DetectorOptions struct {
+	// Lateness is how far out of order events may arrive (0: none).
+	Lateness time.Duration
+	// MaxGroups caps the correlation state (0: the engine's default).
+	MaxGroups int
+}
+
+// NewDetector builds a detector of the rule set's rules and correlations.
+func NewDetector(rs *RuleSet, opts DetectorOptions) (*Detector, error) {
+	d := &Detector{engine: NewEngine(rs.Rules), silent: map[*Rule]bool{}, defs: map[*correlate.Def]*CorrelationDef{}}
+	if len(rs.Correlations) == 0 {
+		return d, nil
+	}
+	byRef := map[string]*Rule{}
+	var base []string
+	for _, r := range rs.Rules {
+		for _, ref := range []string{r.ID, r.Name} {
+			if ref != "" {
+				byRef[ref] = r
+				base = append(base, ref)
+			}
+		}
+	}
+	generated := map[*Rule]bool{}
+	var defs []*correlate.Def
+	for _, c := range rs.Correlations {
+		def := &correlate.Def{ID: c.ID, Name: c.Name, Title: c.Title, Level: c.Level, Tags: c.Tags, Type: c.Type,
+			Rules: c.Rules, GroupBy: c.GroupBy, Timespan: c.Timespan, Aliases: c.Aliases, Generate: c.Generate}
+		def.Condition = correlationCondition(c.Condition)
+		defs = append(defs, def)
+		d.defs[def] = c
+		for _, ref := range c.Rules {
+			if r := byRef[ref]; r != nil {
+				d.silent[r] = true
+				generated[r] = generated[r] || c.Generate
+			}
+		}
+	}
+	for r, gen := range generated {
+		if gen {
+			delete(d.silent, r)
+		}
+	}
+	corr, err := correlate.New(defs, correlate.Options{Lateness: opts.Lateness, MaxGroups: opts.MaxGroups, BaseRules: base,
+		Clock: func() time.Time { return time.Time{} }})
+	if err != nil {
+		return nil, err
+	}
+	d.corr = corr
+	return d, nil
+}
+
+func correlationCondition(c CorrelationCondition) correlate.Condition {
+	var out correlate.Condition
+	for op, v := range c.Ops {
+		v := v
+		switch op {
+		case "gt":
+			out.GT = &v
+		case "gte":
+			out.GTE = &v
+		case "lt":
+			out.LT = &v
+		case "lte":
+			out.LTE = &v
+		case "eq":
+			out.EQ = &v
+		case "neq":
+			out.NEQ = &v
+		}
+	}
+	if len(c.Field) > 0 {
+		out.Field = c.Field[0]
+	}
+	return out
+}
+
+// Detect evaluates ev and returns the detections it completes.
+func (d *Detector) Detect(ev *cairn.Event) []cairn.Detection {
+	var out []cairn.Detection
+	for _, m := range d.engine.Eval(ev) {
+		r := m.Rule
+		if !d.silent[r] {
+			out = append(out, ruleDetection(r, ev))
+		}
+		if d.corr == nil {
+			continue
+		}
+		results := d.corr.Observe(correlate.Hit{Rule: r.ID, RuleName: r.Name, Time: ev.Time, EventID: ev.ID,
+			Value: func(f string) (string, bool) { return r.Value(ev, f) }})
+		for _, res := range results {
+			// Held-back hits of other groups can complete a window
+			// now: the event is the result's only when it is its last.
+			var ent cairn.Entities
+			if n := len(res.EventIDs); n > 0 && res.EventIDs[n-1] == ev.ID {
+				ent = cairn.EntitiesOf(ev)
+			}
+			out = append(out, d.resultDetection(res, ent))
+		}
+	}
+	// Only hits move the correlation clock: events of other sources (or
+	// inputs read one after the other) may be far apart in time.
+	return out
+}
+
+// Advance moves the correlation clock to now: windows that closed by
+// then decide their lt/lte/eq conditions (a server calls it on a timer).
+func (d *Detector) Advance(now time.Time) []cairn.Detection {
+	if d.corr == nil {
+		return nil
+	}
+	var out []cairn.Detection
+	for _, res := range d.corr.Advance(now) {
+		out = append(out, d.resultDetection(res, cairn.Entities{}))
+	}
+	return out
+}
+
+// Flush processes the held-back hits and closes every open window, at
+// the end of the input.
+func (d *Detector) Flush() []cairn.Detection { return d.Advance(endOfTime) }
+
+// endOfTime is later than any event, and within what time.Time.UnixNano
+// can count (year 2262).
+var endOfTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// severity maps a Sigma level onto cairn's scale.
+func severity(level string) int64 {
+	if s, ok := field.SeverityRank(level); ok {
+		return s
+	}
+	s, _ := field.SeverityRank("medium")
+	return s
+}
+
+// ruleDetection is the detection of one rule match.
+func ruleDetection(r *Rule, ev *cairn.Event) cairn.Detection {
+	name := r.Title
+	if name == "" {
+		name = r.ID
+	}
+	sum := sha256.Sum256([]byte("sigma\x00" + r.ID + "\x00" + name + "\x00" + ev.ID))
+	det := cairn.Detection{
+		ID: "dt-" + hex.EncodeToString(sum[:16]), Time: ev.Time, LastTime: ev.Time,
+		Rule: name, Source: "sigma", Priority: r.Level, Severity: severity(r.Level),
+		Output: name + " (" + describe(r, ev) + ")", Tags: append([]string(nil), r.Tags...),
+		EventIDs: []string{ev.ID}, Entities: cairn.EntitiesOf(ev), Count: 1,
+	}
+	det.Techniques, det.Tactics = attack.IDs(r.Tags)
+	return det
+}
+
+// describe renders the fields an analyst should see: the rule's own
+// fields attribute, else the logsource's usual ones.
+func describe(r *Rule, ev *cairn.Event) string {
+	fields := r.DisplayFields
+	if len(fields) == 0 {
+		switch r.src {
+		case srcCloudTrail:
+			fields = []string{"eventName", "userIdentity.arn", "sourceIPAddress", "errorCode"}
+		case srcFile:
+			fields = []string{"TargetFilename", "Image", "CommandLine"}
+		case srcNetwork:
+			fields = []string{"DestinationIp", "DestinationPort", "Image", "CommandLine"}
+		default:
+			fields = []string{"CommandLine", "ParentImage", "User"}
+		}
+	}
+	var parts []string
+	for _, f := range fields {
+		if v, ok := r.Value(ev, f); ok {
+			parts = append(parts, f+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// resultDetection is the detection of a correlation result; entities
+// are those of the event that completed it, when one did, else the
+// identity its group names.
+func (d *Detector) resultDetection(res correlate.Result, ent cairn.Entities) cairn.Detection {
+	c := d.defs[res.Def]
+	title, level, tags := res.Def.Title, res.Def.Level, res.Def.Tags
+	if c != nil {
+		title, level, tags = c.Title, c.Level, c.Tags
+	}
+	if title == "" {
+		title = res.Def.Name
+	}
+	keys := make([]string, 0, len(res.Group))
+	for k := range res.Group {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var group []string
+	for _, k := range keys {
+		group = append(group, k+"="+res.Group[k])
+	}
+	if ent.Identity == "" {
+		// A group of CloudTrail events is about its identity: the
+		// canonical key of the ARN it groups by.
+		for _, k := range keys {
+			if k == "userIdentity.arn" {
+				ent.Identity = decode.CanonicalIdentity(cairn.Identity{ARN: res.Group[k]})
+			}
+		}
+	}
+	det := cairn.Detection{
+		ID: "dt-" + res.ID, Time: res.Start, LastTime: res.End,
+		Rule: title, Source: "sigma/correlation", Priority: level, Severity: severity(level),
+		// The output names the correlation and its group, not the measure,
+		// so that a group firing again is counted in one detection group.
+		Output: fmt.Sprintf("%s (%s %s within %s; %s)", title, res.Def.Type, conditionText(c), res.Def.Timespan,
+			strings.Join(group, " ")),
+		Tags: append([]string(nil), tags...), EventIDs: res.EventIDs, Entities: ent, Count: 1,
+	}
+	det.Techniques, det.Tactics = attack.IDs(tags)
+	return det
+}
+
+func conditionText(c *CorrelationDef) string {
+	if c == nil {
+		return ""
+	}
+	return c.Condition.String()
+}
