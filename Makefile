@@ -45,7 +45,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$|FieldsJSON' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
 	$(GO) test -run '^$$' -bench '^BenchmarkLineage$$' -benchmem -benchtime 20000x ./sqlite/
 	$(GO) test -run '^$$' -bench 'WriteProcesses|EventsAround' -benchmem ./sqlite/
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/ ./sigma/
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count $(BENCHCOUNT) ./correlate/
 	cd bench/sigmago && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count $(BENCHCOUNT)
 	./scripts/bench-cli.sh
 
