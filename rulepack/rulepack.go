@@ -19,6 +19,33 @@ var files embed.FS
 //go:embed sigma/*.yml
 var sigmaFiles embed.FS
 
+//go:embed tests/*.yaml
+var testFiles embed.FS
+
+// TestFile is a file of rule tests (see package ruletest).
+type TestFile struct {
+	Name string
+	Data []byte
+}
+
+// TestFiles returns the pack's rule test files, sorted by name.
+func TestFiles() []TestFile {
+	names, err := fs.Glob(testFiles, "tests/*.yaml")
+	if err != nil {
+		return nil // the pattern is constant and valid
+	}
+	sort.Strings(names)
+	out := make([]TestFile, 0, len(names))
+	for _, n := range names {
+		b, err := testFiles.ReadFile(n)
+		if err != nil {
+			continue // embedded files always read
+		}
+		out = append(out, TestFile{Name: n, Data: b})
+	}
+	return out
+}
+
 // SigmaFiles returns the pack's Sigma files, sorted by name, ready for
 // sigma.Load.
 func SigmaFiles() []sigma.File {

@@ -33,6 +33,8 @@ type RuleSet struct {
 	Rules        []*Rule
 	Skipped      []Skipped
 	Correlations []*CorrelationDef
+	// Tests are the test cases the loaded rules and correlations carry.
+	Tests []Test
 }
 
 // Options tune loading.
@@ -214,6 +216,20 @@ type document struct {
 	Detection      yaml.Node `yaml:"detection"`
 	Correlation    yaml.Node `yaml:"correlation"`
 	Filter         yaml.Node `yaml:"filter"`
+	// Tests is cairn's custom attribute: test cases of the rule.
+	Tests []Test `yaml:"tests"`
+}
+
+// Test is a test case a rule carries in its custom attribute tests: the
+// records it sees, in any input format cairn reads, and whether the rule
+// (or correlation) fires on them. Rule and File are filled in by Load.
+type Test struct {
+	Name    string `yaml:"name"`
+	Expect  string `yaml:"expect"`
+	Count   int    `yaml:"count"`
+	Records []any  `yaml:"records"`
+	Rule    string `yaml:"-"`
+	File    string `yaml:"-"`
 }
 
 // UnmarshalYAML reads a logsource's keys.
@@ -293,6 +309,10 @@ func (o Options) loadDocument(rs *RuleSet, file string, n *yaml.Node, ids map[st
 	}
 	if d.ID != "" {
 		ids[d.ID] = d.label()
+	}
+	for _, t := range d.Tests {
+		t.Rule, t.File = d.label(), file
+		rs.Tests = append(rs.Tests, t)
 	}
 }
 

@@ -30,60 +30,112 @@ type detectors struct {
 	other []ingest.Detector
 }
 
-// loadRules loads cairn's rule pack and identity analytics (unless
-// noPack) and then the named rules files and directories: Falco files in
-// order, later ones amending earlier ones, and Sigma rules and
-// correlations. Skipped rules are reported on stderr, never silently.
-// rangesFile, if set, is AWS's ip-ranges.json for the analytics.
-func loadRules(e *env, names []string, noPack bool, rangesFile string) (detectors, error) {
-	var d detectors
+// ruleSets are the loaded rules, from which detectors are made.
+type ruleSets struct {
+	falco  *falco.RuleSet
+	sigma  *sigma.RuleSet
+	pack   bool // cairn's analytics run too
+	ranges *analytics.IPRanges
+}
+
+// loadRuleSets loads cairn's rule pack (unless noPack) and then the named
+// rules files and directories: Falco files in order, later ones amending
+// earlier ones, and Sigma rules and correlations. Skipped rules are
+// reported on stderr, never silently. rangesFile, if set, is AWS's
+// ip-ranges.json for the analytics.
+func loadRuleSets(e *env, names []string, noPack bool, rangesFile string) (ruleSets, error) {
+	rs := ruleSets{pack: !noPack}
 	fal, sig, err := ruleFiles(names)
 	if err != nil {
-		return d, err
+		return rs, err
 	}
 	if !noPack {
 		fal = append(rulepack.Files(), fal...)
 		sig = append(rulepack.SigmaFiles(), sig...)
-		ic := &analytics.InstanceCredentials{}
-		if rangesFile != "" {
-			f, err := os.Open(rangesFile)
-			if err != nil {
-				return d, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges: %v", err)
-			}
-			ic.Ranges, err = analytics.ParseIPRanges(f)
-			f.Close()
-			if err != nil {
-				return d, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges %s: %v", rangesFile, err)
-			}
+	}
+	if rangesFile != "" {
+		f, err := os.Open(rangesFile)
+		if err != nil {
+			return rs, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges: %v", err)
 		}
-		d.other = append(d.other, ic)
+		rs.ranges, err = analytics.ParseIPRanges(f)
+		f.Close()
+		if err != nil {
+			return rs, cairn.Errorf(cairn.EINVALID, "--aws-ip-ranges %s: %v", rangesFile, err)
+		}
 	}
 	if len(fal) > 0 {
-		rs, err := falco.Load(fal...)
-		if err != nil {
-			return d, err
+		if rs.falco, err = falco.Load(fal...); err != nil {
+			return rs, err
 		}
-		if len(names) > 0 || len(rs.Skipped) > 0 {
-			fmt.Fprintf(e.stderr, "falco rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.Rules), len(rs.Skipped))
+		if len(names) > 0 || len(rs.falco.Skipped) > 0 {
+			fmt.Fprintf(e.stderr, "falco rules: %d loaded, %d skipped (cairn rules lint shows why)\n", len(rs.falco.Rules), len(rs.falco.Skipped))
 		}
-		d.falco = falco.NewEngine(rs.Rules)
 	}
 	if len(sig) > 0 {
-		rs, err := sigma.Load(sig...)
-		if err != nil {
-			return d, err
+		if rs.sigma, err = sigma.Load(sig...); err != nil {
+			return rs, err
 		}
-		if len(names) > 0 || len(rs.Skipped) > 0 {
+		if len(names) > 0 || len(rs.sigma.Skipped) > 0 {
 			fmt.Fprintf(e.stderr, "sigma rules: %d loaded, %d correlations, %d skipped (cairn rules lint shows why)\n",
-				len(rs.Rules), len(rs.Correlations), len(rs.Skipped))
+				len(rs.sigma.Rules), len(rs.sigma.Correlations), len(rs.sigma.Skipped))
 		}
-		sd, err := sigma.NewDetector(rs, sigma.DetectorOptions{Lateness: sigmaLateness})
+	}
+	return rs, nil
+}
+
+// detectors makes fresh detectors of the rule sets: the Falco engine and
+// the stateful Sigma correlations and analytics.
+func (rs ruleSets) detectors() (detectors, error) {
+	var d detectors
+	if rs.falco != nil {
+		d.falco = falco.NewEngine(rs.falco.Rules)
+	}
+	if rs.pack {
+		d.other = append(d.other, &analytics.InstanceCredentials{Ranges: rs.ranges})
+	}
+	if rs.sigma != nil {
+		sd, err := sigma.NewDetector(rs.sigma, sigma.DetectorOptions{Lateness: sigmaLateness})
 		if err != nil {
 			return d, err
 		}
 		d.other = append(d.other, sd)
 	}
 	return d, nil
+}
+
+// loadRules loads the rule sets and makes their detectors.
+func loadRules(e *env, names []string, noPack bool, rangesFile string) (detectors, error) {
+	rs, err := loadRuleSets(e, names, noPack, rangesFile)
+	if err != nil {
+		return detectors{}, err
+	}
+	return rs.detectors()
+}
+
+// Detect runs every detector on ev, as ingest does (without exceptions).
+func (d detectors) Detect(ev *cairn.Event) []cairn.Detection {
+	var out []cairn.Detection
+	if d.falco != nil {
+		for _, m := range d.falco.Eval(ev) {
+			out = append(out, m.Detection(ev))
+		}
+	}
+	for _, o := range d.other {
+		out = append(out, o.Detect(ev)...)
+	}
+	return out
+}
+
+// Flush flushes the detectors that hold windows.
+func (d detectors) Flush() []cairn.Detection {
+	var out []cairn.Detection
+	for _, o := range d.other {
+		if f, ok := o.(ingest.Flusher); ok {
+			out = append(out, f.Flush()...)
+		}
+	}
+	return out
 }
 
 // sigmaLateness is how far out of order events may arrive and still be

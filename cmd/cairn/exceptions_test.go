@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -138,5 +139,27 @@ func TestExceptionsErrors(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "", "exceptions", "frob"); code != exitUsage {
 		t.Errorf("unknown subcommand = %d", code)
+	}
+}
+
+// The pack's rule tests pass, and a failing case fails the command.
+func TestRulesTest(t *testing.T) {
+	code, out, errs := cli(t, "", "rules", "test")
+	if code != 0 || !strings.Contains(out, "rule tests pass") || strings.Contains(out, "FAIL") {
+		t.Fatalf("cairn rules test = %d\n%s%s", code, out, errs)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad_tests.yaml")
+	if err := os.WriteFile(bad, []byte(`- name: an ls is no reverse shell, but this case says it is
+  rule: Reverse Shell
+  expect: fire
+  records:
+    - {source: tetragon, kind: process_exec, type: execve, time: "2026-11-25T12:00:00Z", id: x1, process: {pid: 3, binary: /bin/ls}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, "", "rules", "test", dir)
+	if code != exitFailure || !strings.Contains(out, "FAIL") || !strings.Contains(out, "0 of 1") {
+		t.Errorf("failing case: %d\n%s", code, out)
 	}
 }

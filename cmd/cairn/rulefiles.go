@@ -81,3 +81,5 @@ func isFalcoRules(data []byte) bool {
 	}
 	return false
 }
+
+func filepathGlob(dir, pattern string) ([]string, error) { return filepath.Glob(filepath.Join(dir, pattern)) }

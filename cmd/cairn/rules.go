@@ -22,8 +22,11 @@ type lintFile struct {
 }
 
 func runRules(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "test" {
+		return runRulesTest(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "lint" {
-		fmt.Fprintln(e.stderr, "usage: cairn rules lint [-o text|json] FILE|DIR...")
+		fmt.Fprintln(e.stderr, "usage: cairn rules lint [-o text|json] FILE|DIR...\n       cairn rules test [--rules FILE|DIR]... [--no-default-rules] [-o text|json] [TESTFILE|DIR...]")
 		return exitUsage
 	}
 	fs := newFlags(e, "rules lint", "FILE|DIR...",
