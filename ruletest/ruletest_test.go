@@ -72,7 +72,7 @@ func TestRun(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for _, in := range []string{
-		`- {name: x, expect: fire, records: [{a: 1}]}`,          // no rule
+		`- {name: x, expect: fire, records: [{a: 1}]}`,           // no rule
 		`- {name: x, rule: r, expect: maybe, records: [{a: 1}]}`, // bad expect
 		`- {name: x, rule: r, expect: fire}`,                     // no records
 		`{name: x}`,                                              // not a list

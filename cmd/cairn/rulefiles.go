@@ -82,4 +82,6 @@ func isFalcoRules(data []byte) bool {
 	return false
 }
 
-func filepathGlob(dir, pattern string) ([]string, error) { return filepath.Glob(filepath.Join(dir, pattern)) }
+func filepathGlob(dir, pattern string) ([]string, error) {
+	return filepath.Glob(filepath.Join(dir, pattern))
+}
