@@ -49,7 +49,9 @@ func ruleFiles(paths []string) ([]falco.File, []sigma.File, error) {
 			if err != nil {
 				return err
 			}
-			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yml" || ext == ".yaml") {
+			base := filepath.Base(path)
+			isTests := strings.HasSuffix(base, "_tests.yaml") || strings.HasSuffix(base, "_tests.yml")
+			if ext := filepath.Ext(path); !d.IsDir() && !isTests && (ext == ".yml" || ext == ".yaml") {
 				names = append(names, path)
 			}
 			return nil
