@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/field"
 )
 
 // TestStratusTactics ingests each Stratus Red Team detonation log (one
@@ -48,4 +50,26 @@ func TestStratusTactics(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d Stratus detonations raise a detection of their tactic", covered, len(files))
+}
+
+// TestTrailDiscoverNoise: TrailDiscover's real example records (almost
+// all refused attempts) raise no high or critical detection.
+func TestTrailDiscoverNoise(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "corpus", "cloudtrail", "traildiscover", "logExamples")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("TrailDiscover examples not found at %s (../shared/corpus): %v", dir, err)
+	}
+	db := filepath.Join(t.TempDir(), "td.db")
+	if code, _, errs := cli(t, "", "ingest", "--db", db, dir); code != 0 && code != exitPartial {
+		t.Fatalf("ingest: %d %s", code, errs)
+	}
+	all := detectionsJSON(t, db, "")
+	high := detectionsJSON(t, db, "severity >= high")
+	for _, d := range high {
+		t.Errorf("%s (%s): %s", d.Rule, field.SeverityName(d.Severity), d.Output)
+	}
+	if len(all) == 0 {
+		t.Error("no detection at all: the refused attempts should raise medium ones")
+	}
+	t.Logf("%d detection groups, %d high or critical", len(all), len(high))
 }
