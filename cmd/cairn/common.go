@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
+	"github.com/cairn-cdr/cairn/internal/when"
 	"github.com/cairn-cdr/cairn/sqlite"
 )
 
@@ -129,10 +130,10 @@ func addTimeFlags(fs *flag.FlagSet, what string) timeFlags {
 // parse returns the bounds relative to now, or an EINVALID error naming
 // the flag.
 func (t timeFlags) parse(now time.Time) (since, until time.Time, err error) {
-	if since, err = parseWhen(*t.since, now); err != nil {
+	if since, err = when.Ago(*t.since, now); err != nil {
 		return since, until, cairn.Errorf(cairn.EINVALID, "--since: %v", err)
 	}
-	if until, err = parseWhen(*t.until, now); err != nil {
+	if until, err = when.Ago(*t.until, now); err != nil {
 		return since, until, cairn.Errorf(cairn.EINVALID, "--until: %v", err)
 	}
 	return since, until, nil

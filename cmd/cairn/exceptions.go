@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,16 +14,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/falco"
-	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/exception"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
-)
-
-// Default exception fields: who did it, from where. A field the
-// detection's event lacks is left out.
-var (
-	runtimeExceptionFields = []string{"proc.name", "proc.pname", "container.image.repository"}
-	cloudExceptionFields   = []string{"cloud.identity", "ct.name"}
+	"github.com/cairn-cdr/cairn/internal/when"
 )
 
 func runExceptions(ctx context.Context, e *env, args []string) int {
@@ -53,7 +44,7 @@ func exceptionsAdd(ctx context.Context, e *env, args []string) int {
 		"Adds an exception to the detection's rule, built from the detection's own event: for each field, the value\n"+
 			"the event has. Before storing it, replays the rule's past detections through it and says how many it would\n"+
 			"have suppressed (the backtest). It applies to every event ingested from then on.\n"+
-			"Default fields: "+strings.Join(runtimeExceptionFields, ",")+" (runtime), "+strings.Join(cloudExceptionFields, ",")+" (CloudTrail).")
+			"Default fields: "+strings.Join(exception.RuntimeFields, ",")+" (runtime), "+strings.Join(exception.CloudFields, ",")+" (CloudTrail).")
 	db := dbFlag(fs, e)
 	from := fs.String("from-detection", "", "detection id (cairn detections -o json shows ids)")
 	fields := fs.String("fields", "", "comma-separated fields to match on, at any ancestor level (proc.aname[2], proc.aexepath[3])")
@@ -75,7 +66,7 @@ func exceptionsAdd(ctx context.Context, e *env, args []string) int {
 	now := time.Now().UTC()
 	var until time.Time
 	if *expires != "" {
-		t, err := parseExpiry(*expires, now)
+		t, err := when.Later(*expires, now)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "cairn exceptions add: --expires: %v\n", err)
 			return exitUsage
@@ -98,17 +89,17 @@ func exceptionsAdd(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	x, err := exceptionFromEvent(d, &ev, splitList(*fields))
+	x, err := exception.FromEvent(d, &ev, splitList(*fields))
 	if err != nil {
 		return fail(e, err)
 	}
-	x.ID = newExceptionID()
+	x.ID = exception.NewID()
 	x.Name = *name
 	if x.Name == "" {
 		x.Name = "cairn_" + strings.ReplaceAll(x.ID, "-", "_")
 	}
 	x.Note, x.Author, x.Created, x.Expires, x.Detection = *note, actor(e), now, until, d.ID
-	bt, err := backtest(ctx, st, &x)
+	bt, err := exception.Replay(ctx, st, &x)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -138,107 +129,6 @@ func exceptionsAdd(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "added exception %s; it applies to every event ingested from now on (cairn exceptions rm %s removes it)\n", x.ID, x.ID)
 	}
 	return exitOK
-}
-
-// exceptionFromEvent builds the exception's single value tuple from the
-// event's values of fields (the defaults for the detection's source when
-// none are given).
-func exceptionFromEvent(d cairn.Detection, ev *cairn.Event, fields []string) (cairn.Exception, error) {
-	x := cairn.Exception{Rule: d.Rule}
-	explicit := len(fields) > 0
-	if !explicit {
-		fields = runtimeExceptionFields
-		if ev.Cloud != nil {
-			fields = cloudExceptionFields
-		}
-	}
-	var tuple []string
-	for _, name := range fields {
-		ref, err := field.Lookup(name)
-		if err != nil {
-			return x, err
-		}
-		v, ok := ref.Get(ev)
-		var s string
-		if ok {
-			s, ok = exceptionText(v)
-		}
-		switch {
-		case !ok && explicit:
-			return x, cairn.Errorf(cairn.EINVALID, "field %s has no single value on the detection's event; choose other --fields", name)
-		case !ok:
-			continue
-		}
-		x.Fields = append(x.Fields, ref.Name())
-		x.Comps = append(x.Comps, "=")
-		tuple = append(tuple, s)
-	}
-	if len(tuple) == 0 {
-		return x, cairn.Errorf(cairn.EINVALID, "the detection's event has none of the fields %s; choose --fields", strings.Join(fields, ","))
-	}
-	x.Values = [][]string{tuple}
-	return x, nil
-}
-
-// exceptionText renders a field value as an exception value; lists and
-// times are not single values.
-func exceptionText(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	case bool:
-		return strconv.FormatBool(x), true
-	}
-	return "", false
-}
-
-// backtestResult says what an exception would have done to the past.
-type backtestResult struct {
-	Detections       int `json:"detections"`
-	Suppressed       int `json:"suppressed"`
-	Groups           int `json:"groups"`
-	GroupsSuppressed int `json:"groups_suppressed"`
-	// Unreadable counts detections whose event is no longer stored.
-	Unreadable int `json:"unreadable"`
-}
-
-// backtest replays every past detection of the exception's rule through
-// it: a detection counts as suppressed when the exception matches its
-// first event, as it would have when the rule was evaluated.
-func backtest(ctx context.Context, st cairn.Store, x *cairn.Exception) (backtestResult, error) {
-	var r backtestResult
-	match, err := falco.CompileException(x)
-	if err != nil {
-		return r, err
-	}
-	hits, err := st.RuleHits(ctx, x.Rule)
-	if err != nil {
-		return r, err
-	}
-	groups, suppressedGroups := map[string]bool{}, map[string]bool{}
-	for _, h := range hits {
-		r.Detections++
-		groups[h.GroupID] = true
-		if len(h.EventIDs) == 0 {
-			r.Unreadable++
-			continue
-		}
-		ev, err := st.GetEvent(ctx, h.EventIDs[0])
-		if cairn.ErrorCode(err) == cairn.ENOTFOUND {
-			r.Unreadable++
-			continue
-		} else if err != nil {
-			return r, err
-		}
-		if match(&ev) {
-			r.Suppressed++
-			suppressedGroups[h.GroupID] = true
-		}
-	}
-	r.Groups, r.GroupsSuppressed = len(groups), len(suppressedGroups)
-	return r, nil
 }
 
 func exceptionsList(ctx context.Context, e *env, args []string) int {
@@ -433,30 +323,6 @@ func actor(e *env) string {
 		return u
 	}
 	return "unknown"
-}
-
-// parseExpiry reads --expires: a duration from now (30d, 12h) or a time.
-func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 {
-			return now.Add(time.Duration(days) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return now.Add(d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration (30d, 12h) nor a time (RFC3339)", s)
-}
-
-func newExceptionID() string {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return "x-" + hex.EncodeToString(b[:])
 }
 
 func splitList(s string) []string {

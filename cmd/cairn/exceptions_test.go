@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/exception"
 )
 
 func detectionsJSON(t *testing.T, db, filter string) []cairn.Detection {
@@ -74,7 +75,7 @@ func TestExceptionFromDetection(t *testing.T) {
 	}
 	var added struct {
 		Exception cairn.Exception
-		Backtest  backtestResult
+		Backtest  exception.Backtest
 	}
 	if err := json.Unmarshal([]byte(out), &added); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,262 @@
+// Package server is cairn's HTTP JSON API: events, detections, process
+// trees, exceptions, the audit log and ingest, under /api/v1, for
+// `cairn serve`. It uses net/http only; every response is JSON, and every
+// request but /healthz and the OpenAPI document needs a bearer token
+// whose role allows it.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/ingest"
+)
+
+// IngestFunc stores what inputs hold, decoded as format, and says what it
+// did: the caller wires the store, rules and detectors (see ingest.Run).
+// The server never calls it twice at once.
+type IngestFunc func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error)
+
+// Config is what a server is built from.
+type Config struct {
+	// Store is read for every query and keeps exceptions and the audit
+	// log. Required.
+	Store cairn.Store
+	// Ingest stores what POST /api/v1/ingest receives; nil turns the
+	// ingest endpoints off (they answer not_found).
+	Ingest IngestFunc
+	// Tokens authenticates requests. Required.
+	Tokens TokenStore
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Version is the server's version, shown by /healthz.
+	Version string
+	// Logger receives the details of internal errors, which clients never
+	// see; nil discards them.
+	Logger *slog.Logger
+	// MaxIngestBytes caps an ingest request's body; 0 means
+	// DefaultMaxIngestBytes.
+	MaxIngestBytes int64
+}
+
+// DefaultMaxIngestBytes caps an ingest body unless Config says otherwise.
+const DefaultMaxIngestBytes = 64 << 20
+
+// maxJSONBody caps the JSON body of other requests (POST /exceptions).
+const maxJSONBody = 1 << 20
+
+// Codes the server adds to cairn's error codes.
+const (
+	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+)
+
+// statusOf maps an error code to its HTTP status.
+var statusOf = map[string]int{
+	cairn.EINVALID:   http.StatusBadRequest,
+	cairn.ENOTFOUND:  http.StatusNotFound,
+	cairn.ECONFLICT:  http.StatusConflict,
+	cairn.EINTERNAL:  http.StatusInternalServerError,
+	codeUnauthorized: http.StatusUnauthorized,
+	codeForbidden:    http.StatusForbidden,
+}
+
+// server is the API's handler.
+type server struct {
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
+	ingest chan struct{} // a one-slot semaphore serialising Config.Ingest
+}
+
+var _ http.Handler = (*server)(nil)
+
+// New returns the API's handler. It panics when cfg lacks a Store or
+// Tokens, a wiring mistake.
+func New(cfg Config) http.Handler {
+	if cfg.Store == nil || cfg.Tokens == nil {
+		panic("server: Config.Store and Config.Tokens are required")
+	}
+	s := &server{cfg: cfg, now: cfg.Now, log: cfg.Logger, mux: http.NewServeMux(), ingest: make(chan struct{}, 1)}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cfg.MaxIngestBytes <= 0 {
+		s.cfg.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern(), s.wrap(rt))
+	}
+	return s
+}
+
+// ServeHTTP sets the headers every response carries and dispatches; a
+// path no route serves, or a method it does not allow, is a JSON error
+// too.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	handler, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own 404 or 405 answer is plain text: keep its status and
+	// Allow header, answer in JSON.
+	c := &capture{header: http.Header{}}
+	handler.ServeHTTP(c, r)
+	if c.status == http.StatusMethodNotAllowed {
+		h.Set("Allow", c.header.Get("Allow"))
+		writeErrorStatus(w, http.StatusMethodNotAllowed, cairn.EINVALID,
+			fmt.Sprintf("method %s is not allowed here (allowed: %s)", r.Method, c.header.Get("Allow")))
+		return
+	}
+	writeErrorStatus(w, http.StatusNotFound, cairn.ENOTFOUND, "no such endpoint; GET /api/v1/openapi.json lists them")
+}
+
+// capture records what a handler answers and discards its body.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header         { return c.header }
+func (c *capture) Write(b []byte) (int, error) { return len(b), nil }
+func (c *capture) WriteHeader(status int)      { c.status = status }
+
+// handlerFunc serves one route for an authenticated token (the zero Token
+// on routes that need none); an error it returns becomes the response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, tok Token) error
+
+// wrap adds to a route's handler what every route does: recover from a
+// panic, authenticate and authorise, reject unknown query parameters, and
+// answer errors.
+func (s *server) wrap(rt route) http.Handler {
+	allowed := map[string]bool{}
+	for _, p := range rt.query {
+		allowed[p] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.fail(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		var tok Token
+		if rt.role != "" {
+			var err error
+			if tok, err = s.authenticate(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if !roleAllows(tok.Role, rt.role) {
+				s.fail(w, r, &apiError{code: codeForbidden, msg: fmt.Sprintf("token %q has role %q; this needs %s", tok.Name, tok.Role, rt.role)})
+				return
+			}
+		}
+		q := r.URL.Query()
+		for name, vals := range q {
+			if !allowed[name] {
+				s.fail(w, r, cairn.Errorf(cairn.EINVALID, "unknown query parameter %q (this endpoint takes: %s)", name, paramList(rt.query)))
+				return
+			}
+			if len(vals) > 1 {
+				s.fail(w, r, cairn.Errorf(cairn.EINVALID, "query parameter %q is given %d times", name, len(vals)))
+				return
+			}
+		}
+		if err := rt.handle(w, r, tok); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func paramList(ps []string) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	return strings.Join(ps, ", ")
+}
+
+// apiError is an error the server itself raises with a code of its own
+// (unauthorized, forbidden) or a status other than its code's.
+type apiError struct {
+	status int // 0: the code's status
+	code   string
+	msg    string
+	header map[string]string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// fail answers err: an apiError or *cairn.Error with its code and
+// message; anything else as an internal error whose details are logged,
+// never sent.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := err.(*apiError); ok {
+		for k, v := range e.header {
+			w.Header().Set(k, v)
+		}
+		status := e.status
+		if status == 0 {
+			status = statusOf[e.code]
+		}
+		writeErrorStatus(w, status, e.code, e.msg)
+		return
+	}
+	code := cairn.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok || code == cairn.EINTERNAL {
+		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		code, status = cairn.EINTERNAL, http.StatusInternalServerError
+	}
+	writeErrorStatus(w, status, code, cairn.ErrorMessage(err))
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeErrorStatus(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	data, _ := json.Marshal(b) // two strings always marshal
+	w.WriteHeader(status)
+	w.Write(append(data, '\n'))
+}
+
+// writeJSON answers v with the status. v is marshalled before anything is
+// written, so that a value that does not marshal is an internal error
+// rather than half a body. encoding/json escapes <, > and & in strings
+// (and in raw messages), so no response holds markup.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.WriteHeader(status)
+	w.Write(append(data, '\n')) // an error here means the client is gone
+	return nil
+}
