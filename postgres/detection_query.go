@@ -1,0 +1,171 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/filter"
+)
+
+// detectionColumns are the columns a detection is read from, in scan order.
+const detectionColumns = `seq, id, time, last_time, count, rule, source, priority, severity, output,
+	tags, tactics, techniques, event_ids,
+	exec_id, container_id, image, pod, namespace, cluster, host, identity`
+
+// QueryDetections returns the detection groups matching q, newest first by
+// last time, then by seq. Since and Until bound the last time. The filter
+// sees the first triggering event's fields and the detection's own; a
+// filter that SQL cannot decide exactly (see filter.Expr.SQLExact: fields
+// with an argument no column holds, whole-object fields) selects a
+// superset of the matching detections, since there is no event to match
+// it against again, and json.value matches nothing. A group that gains a
+// detection moves to the front, so pages read while detections arrive may
+// miss or repeat it. It returns EINVALID for a malformed filter or cursor
+// or a negative limit.
+func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (cairn.DetectionPage, error) {
+	limit, err := limitOf(q.Limit)
+	if err != nil {
+		return cairn.DetectionPage{}, err
+	}
+	var where []string
+	var args []any
+	if strings.TrimSpace(q.Filter) != "" {
+		expr, err := filter.Parse(q.Filter)
+		if err != nil {
+			return cairn.DetectionPage{}, invalid(err)
+		}
+		w, a := expr.SQL(detectionDialect(), len(args))
+		where = append(where, "("+w+")")
+		args = append(args, filterArgs(w, len(args), a)...)
+	}
+	if !q.Since.IsZero() {
+		args = append(args, unixNano(q.Since))
+		where = append(where, "last_time >= "+param(len(args)))
+	}
+	if !q.Until.IsZero() {
+		args = append(args, unixNano(q.Until))
+		where = append(where, "last_time < "+param(len(args)))
+	}
+	if q.Cursor != "" {
+		c, err := parseCursor(q.Cursor, false)
+		if err != nil {
+			return cairn.DetectionPage{}, err
+		}
+		args = append(args, c.time, c.seq)
+		where = append(where, "(last_time, seq) < ("+param(len(args)-1)+", "+param(len(args))+")")
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT " + detectionColumns + " FROM detections")
+	if len(where) > 0 {
+		sb.WriteString(" WHERE ")
+		sb.WriteString(strings.Join(where, " AND "))
+	}
+	// One more row than the page tells whether a next page exists.
+	args = append(args, limit+1)
+	sb.WriteString(" ORDER BY last_time DESC, seq DESC LIMIT " + param(len(args)))
+
+	rows, err := s.pool.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return cairn.DetectionPage{}, fmt.Errorf("query detections: %w", err)
+	}
+	defer rows.Close()
+	var page cairn.DetectionPage
+	var last cursor
+	for rows.Next() {
+		d, at, err := scanDetection(rows)
+		if err != nil {
+			return cairn.DetectionPage{}, fmt.Errorf("query detections: %w", err)
+		}
+		if len(page.Detections) == limit {
+			page.Next = last.String(false)
+			break
+		}
+		page.Detections = append(page.Detections, d)
+		last = at
+	}
+	if err := rows.Err(); err != nil {
+		return cairn.DetectionPage{}, fmt.Errorf("query detections: %w", err)
+	}
+	return page, nil
+}
+
+// GetDetection returns the detection group with the id, or the group of
+// the detection with the id, or ENOTFOUND.
+func (s *Store) GetDetection(ctx context.Context, id string) (cairn.Detection, error) {
+	id = pgText(id)
+	row := s.pool.QueryRow(ctx, `SELECT `+detectionColumns+` FROM detections
+WHERE id = $1 OR id = (SELECT group_id FROM detection_hits WHERE id = $1) LIMIT 1`, id)
+	d, _, err := scanDetection(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cairn.Detection{}, cairn.Errorf(cairn.ENOTFOUND, "detection %q not found", truncate(id, 80))
+	}
+	if err != nil {
+		return cairn.Detection{}, fmt.Errorf("get detection: %w", err)
+	}
+	return d, nil
+}
+
+// detectionDialect is the filter dialect of the detections table: the
+// fields JSON, no raw record, and the rule and severity columns.
+func detectionDialect() filter.Dialect {
+	d := filter.Postgres
+	d.FieldsColumn = "fields"
+	d.RawColumn = "NULL"
+	d.Columns = map[string]string{}
+	for f, col := range map[string]string{"rule.name": "rule", "severity": "severity"} {
+		ref, err := field.Lookup(f)
+		if err != nil || ref.Field.Name != f {
+			continue // not in the catalog: read from the JSON
+		}
+		d.Columns[f] = col
+		for _, a := range ref.Field.Aliases {
+			d.Columns[a] = col
+		}
+	}
+	return d
+}
+
+// scanDetection reads one row of detectionColumns.
+func scanDetection(row pgx.Row) (cairn.Detection, cursor, error) {
+	var d cairn.Detection
+	var at cursor
+	var first int64
+	var count int64
+	var tags, tactics, techniques, eventIDs string
+	var ents [8]*string
+	err := row.Scan(&at.seq, &d.ID, &first, &at.time, &count, &d.Rule, &d.Source, &d.Priority, &d.Severity,
+		&d.Output, &tags, &tactics, &techniques, &eventIDs,
+		&ents[0], &ents[1], &ents[2], &ents[3], &ents[4], &ents[5], &ents[6], &ents[7])
+	if err != nil {
+		return cairn.Detection{}, cursor{}, err
+	}
+	d.Count = int(count)
+	d.Time = time.Unix(0, first).UTC()
+	d.LastTime = time.Unix(0, at.time).UTC()
+	for _, l := range []struct {
+		text string
+		dst  *[]string
+	}{{tags, &d.Tags}, {tactics, &d.Tactics}, {techniques, &d.Techniques}, {eventIDs, &d.EventIDs}} {
+		if err := json.Unmarshal([]byte(l.text), l.dst); err != nil {
+			return cairn.Detection{}, cursor{}, fmt.Errorf("detection %q: %w", truncate(d.ID, 80), err)
+		}
+		if len(*l.dst) == 0 && l.dst != &d.EventIDs {
+			*l.dst = nil
+		}
+	}
+	e := &d.Entities
+	for i, dst := range []*string{&e.ExecID, &e.ContainerID, &e.Image, &e.Pod, &e.Namespace, &e.Cluster, &e.Host, &e.Identity} {
+		if ents[i] != nil {
+			*dst = *ents[i]
+		}
+	}
+	return d, at, nil
+}

@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// Stats returns the number of events, of dead letters, and of events by
+// source and kind (largest first). It reads counts kept by WriteEvents, so
+// it costs the same for any number of events.
+func (s *Store) Stats(ctx context.Context) (cairn.Stats, error) {
+	var st cairn.Stats
+	rows, err := s.pool.Query(ctx, `SELECT source, kind, n FROM event_counts WHERE n > 0 ORDER BY n DESC, source, kind`)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c cairn.Count
+		var n int64
+		if err := rows.Scan(&c.Source, &c.Kind, &n); err != nil {
+			return st, fmt.Errorf("stats: %w", err)
+		}
+		c.N = int(n)
+		st.Events += c.N
+		st.ByKind = append(st.ByKind, c)
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&st.DeadLetters); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
+
+// DeadLetters returns up to limit dead letters, newest first; limit 0
+// means DefaultLimit and is capped at MaxLimit. A negative limit is
+// EINVALID.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]cairn.DeadLetter, error) {
+	limit, err := limitOf(limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT time, origin, position, format, reason, raw
+FROM dead_letters ORDER BY time DESC, seq DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []cairn.DeadLetter
+	for rows.Next() {
+		var d cairn.DeadLetter
+		var t int64
+		if err := rows.Scan(&t, &d.Origin, &d.Position, &d.Format, &d.Reason, &d.Raw); err != nil {
+			return nil, fmt.Errorf("dead letters: %w", err)
+		}
+		d.Time = time.Unix(0, t).UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	return out, nil
+}
