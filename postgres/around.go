@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // aroundSQL selects the events of a scope on one side of an event. Each
@@ -59,10 +60,10 @@ func (s *Store) EventsAround(ctx context.Context, ev cairn.Event, scope cairn.Sc
 		return nil, nil, cairn.Errorf(cairn.EINVALID, "before and after must not be negative, got %d and %d", before, after)
 	}
 	before, after = min(before, MaxLimit), min(after, MaxLimit)
-	var at cursor
-	err = s.pool.QueryRow(ctx, `SELECT seq, time FROM events WHERE id = $1`, []byte(ev.ID)).Scan(&at.seq, &at.time)
+	var at storeutil.Cursor
+	err = s.pool.QueryRow(ctx, `SELECT seq, time FROM events WHERE id = $1`, []byte(ev.ID)).Scan(&at.Seq, &at.Time)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(ev.ID, 80))
+		return nil, nil, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", storeutil.Truncate(ev.ID, 80))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("events around: %w", err)
@@ -76,7 +77,7 @@ func (s *Store) EventsAround(ctx context.Context, ev cairn.Event, scope cairn.Sc
 	if scope.ContainerID != "" && scope.ContainerID != "host" {
 		container, host = nullText(scope.ContainerID), nullText(scope.Host)
 	}
-	args := []any{keys, at.time, at.seq, 0, container, host}
+	args := []any{keys, at.Time, at.Seq, 0, container, host}
 	if before > 0 {
 		args[3] = before
 		if pre, err = s.around(ctx, aroundBeforeSQL, args); err != nil {

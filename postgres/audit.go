@@ -1,15 +1,14 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var _ cairn.AuditLog = (*Store)(nil)
@@ -30,17 +29,14 @@ func (s *Store) AppendAudit(ctx context.Context, e cairn.AuditEntry) error {
 
 // appendAudit inserts e within tx, as AppendAudit describes.
 func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, e cairn.AuditEntry) error {
-	if e.Action == "" {
-		return cairn.Errorf(cairn.EINVALID, "audit entry has no action")
-	}
-	if e.Detail != "" && !isJSONObject(e.Detail) {
-		return cairn.Errorf(cairn.EINVALID, "audit detail is not a JSON object: %q", truncate(e.Detail, 80))
+	if err := storeutil.CheckAudit(e); err != nil {
+		return err
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO audit (time, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5)`,
-		unixNano(e.Time), pgText(e.Actor), pgText(e.Action), pgText(e.Object), nullText(e.Detail))
+		storeutil.UnixNano(e.Time), pgText(e.Actor), pgText(e.Action), pgText(e.Object), nullText(e.Detail))
 	return err
 }
 
@@ -80,10 +76,4 @@ ORDER BY seq DESC LIMIT $1`, n)
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return out, nil
-}
-
-// isJSONObject reports whether s is one valid JSON object.
-func isJSONObject(s string) bool {
-	b := bytes.TrimLeft([]byte(s), " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/attack"
-	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var _ cairn.DetectionStore = (*Store)(nil)
@@ -43,7 +40,7 @@ func (s *Store) WriteDetections(ctx context.Context, ds []cairn.Detection, event
 		if ds[i].ID == "" || ds[i].Rule == "" {
 			return cairn.Errorf(cairn.EINVALID, "detection %d of %d has no id or no rule", i+1, len(ds))
 		}
-		groups[i] = groupID(ds[i])
+		groups[i] = storeutil.GroupID(ds[i])
 	}
 	byID := make(map[string]*cairn.Event, len(events))
 	for i := range events {
@@ -56,7 +53,7 @@ func (s *Store) WriteDetections(ctx context.Context, ds []cairn.Detection, event
 		}
 		for i := range ds {
 			if err := s.writeDetection(ctx, tx, &ds[i], groups[i], byID, now); err != nil {
-				return fmt.Errorf("%q: %w", truncate(ds[i].ID, 80), err)
+				return fmt.Errorf("%q: %w", storeutil.Truncate(ds[i].ID, 80), err)
 			}
 		}
 		return nil
@@ -82,7 +79,7 @@ func (s *Store) writeDetection(ctx context.Context, tx pgx.Tx, d *cairn.Detectio
 		ids = ids[:MaxGroupEventIDs]
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO detection_hits (id, group_id, time, event_ids) VALUES ($1, $2, $3, $4)
-ON CONFLICT (id) DO NOTHING`, pgText(d.ID), group, unixNano(first), jsonList(ids))
+ON CONFLICT (id) DO NOTHING`, pgText(d.ID), group, storeutil.UnixNano(first), jsonList(ids))
 	if err != nil {
 		return err
 	}
@@ -110,7 +107,7 @@ ON CONFLICT (id) DO NOTHING`, pgText(d.ID), group, unixNano(first), jsonList(ids
 	}
 	_, err = tx.Exec(ctx, `UPDATE detections SET count = count + $1, time = least(time, $2),
 	last_time = greatest(last_time, $3), event_ids = $4 WHERE id = $5`,
-		n, unixNano(first), unixNano(last), jsonList(have), group)
+		n, storeutil.UnixNano(first), storeutil.UnixNano(last), jsonList(have), group)
 	return err
 }
 
@@ -124,7 +121,7 @@ func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, d *cairn.Detection, 
 			return err
 		}
 	}
-	fields, err := detectionFields(d, ev)
+	fields, err := storeutil.DetectionFields(d, ev, jsonWriter)
 	if err != nil {
 		return cairn.Errorf(cairn.EINVALID, "fields: %v", err)
 	}
@@ -133,7 +130,7 @@ func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, d *cairn.Detection, 
 	output, tags, tactics, techniques, event_ids,
 	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22::jsonb)`,
-		group, unixNano(first), unixNano(last), n, pgText(d.Rule), pgText(d.Source), pgText(d.Priority), d.Severity,
+		group, storeutil.UnixNano(first), storeutil.UnixNano(last), n, pgText(d.Rule), pgText(d.Source), pgText(d.Priority), d.Severity,
 		pgText(d.Output), jsonList(d.Tags), jsonList(d.Tactics), jsonList(d.Techniques), jsonList(ids),
 		nullText(e.ExecID), nullText(e.ContainerID), nullText(e.Image), nullText(e.Pod), nullText(e.Namespace),
 		nullText(e.Cluster), nullText(e.Host), nullText(e.Identity), fields)
@@ -157,57 +154,6 @@ func (s *Store) firstEvent(ctx context.Context, tx pgx.Tx, id string, byID map[s
 	}
 	ev := s.rebuild(&row)
 	return &ev, nil
-}
-
-// detectionFields returns the fields JSON of a group: ev's flattened
-// fields, when ev is known, with the detection's own fields over them.
-func detectionFields(d *cairn.Detection, ev *cairn.Event) (string, error) {
-	flat := map[string]any{}
-	if ev != nil {
-		flat = field.Flatten(ev)
-	}
-	flat["severity"] = d.Severity
-	flat["rule.name"] = d.Rule
-	set := func(name string, vs []string) {
-		if len(vs) == 0 {
-			delete(flat, name)
-			return
-		}
-		flat[name] = vs
-	}
-	set("rule.tags", d.Tags)
-	set("mitre.technique", d.Techniques)
-	// mitre.tactic holds each tactic's id and short name, as the catalog
-	// gives it for alerts.
-	var tactics []string
-	for _, id := range d.Tactics {
-		tactics = append(tactics, id)
-		if t, ok := attack.TacticByID(id); ok && t.Shortname != "" {
-			tactics = append(tactics, t.Shortname)
-		}
-	}
-	set("mitre.tactic", tactics)
-	b, err := appendFieldsJSON(nil, flat)
-	return string(b), err
-}
-
-// groupID returns the id of a detection's group: a hash of its rule,
-// output and entities. Each part is length-prefixed so that no two
-// different groups hash the same input. It is the SQLite store's group id.
-func groupID(d cairn.Detection) string {
-	e := d.Entities
-	h := sha256.New()
-	for _, part := range []string{d.Rule, d.Output, e.ExecID, e.ContainerID, e.Image, e.Pod, e.Namespace,
-		e.Cluster, e.Host, e.Identity} {
-		var n [8]byte
-		l := uint64(len(part))
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(part))
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // jsonList returns vs as a JSON array, [] when empty. It is text, not

@@ -10,18 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var (
 	_ cairn.ExceptionStore = (*Store)(nil)
 	_ cairn.HitReader      = (*Store)(nil)
-)
-
-// The audit actions AddException and RemoveException give an entry that
-// has none.
-const (
-	actionExceptionAdd = "exception.add"
-	actionExceptionRm  = "exception.rm"
 )
 
 // exceptionColumns are the columns an exception is read from, in scan
@@ -37,37 +31,20 @@ const exceptionColumns = `id, rule, name, fields, comps, vals, note, author, cre
 // columns hold it (see pgText); fields, comps and values are JSON, so
 // text that is not valid UTF-8 comes back with U+FFFD in its place.
 func (s *Store) AddException(ctx context.Context, x cairn.Exception, audit cairn.AuditEntry) error {
-	if x.ID == "" || x.Rule == "" {
-		return cairn.Errorf(cairn.EINVALID, "exception has no id or no rule")
-	}
-	if x.Created.IsZero() {
-		x.Created = s.now()
-	}
-	cols, err := exceptionJSON(&x)
+	cols, err := storeutil.PrepareException(&x, &audit, s.now)
 	if err != nil {
-		return cairn.Errorf(cairn.EINVALID, "exception %q: %v", truncate(x.ID, 80), err)
-	}
-	audit.Object = x.ID
-	if audit.Action == "" {
-		audit.Action = actionExceptionAdd
-	}
-	if audit.Detail == "" {
-		b, err := json.Marshal(x)
-		if err != nil {
-			return cairn.Errorf(cairn.EINVALID, "exception %q: %v", truncate(x.ID, 80), err)
-		}
-		audit.Detail = string(b)
+		return err
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO exceptions (`+exceptionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-			pgText(x.ID), pgText(x.Rule), pgText(x.Name), cols.fields, cols.comps, cols.values, pgText(x.Note),
-			pgText(x.Author), unixNano(x.Created), nullTime(x.Expires), nullText(x.Detection))
+			pgText(x.ID), pgText(x.Rule), pgText(x.Name), cols.Fields, cols.Comps, cols.Values, pgText(x.Note),
+			pgText(x.Author), storeutil.UnixNano(x.Created), nullTime(x.Expires), nullText(x.Detection))
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return cairn.Errorf(cairn.ECONFLICT, "exception %q already exists", truncate(x.ID, 80))
+			return cairn.Errorf(cairn.ECONFLICT, "exception %q already exists", storeutil.Truncate(x.ID, 80))
 		}
 		return s.appendAudit(ctx, tx, audit)
 	})
@@ -114,22 +91,14 @@ func (s *Store) RemoveException(ctx context.Context, id string, audit cairn.Audi
 		var err error
 		x, err = scanException(tx.QueryRow(ctx, `DELETE FROM exceptions WHERE id = $1 RETURNING `+exceptionColumns, pgText(id)))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return cairn.Errorf(cairn.ENOTFOUND, "exception %q not found", truncate(id, 80))
+			return cairn.Errorf(cairn.ENOTFOUND, "exception %q not found", storeutil.Truncate(id, 80))
 		}
 		if err != nil {
 			return err
 		}
-		e := audit
-		e.Object = id
-		if e.Action == "" {
-			e.Action = actionExceptionRm
-		}
-		if e.Detail == "" {
-			b, err := json.Marshal(x)
-			if err != nil {
-				return err
-			}
-			e.Detail = string(b)
+		e, err := storeutil.RemovalAudit(audit, id, x)
+		if err != nil {
+			return err
 		}
 		return s.appendAudit(ctx, tx, e)
 	})
@@ -140,34 +109,6 @@ func (s *Store) RemoveException(ctx context.Context, id string, audit cairn.Audi
 		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
 	}
 	return x, nil
-}
-
-// exceptionCols are the JSON columns of an exception.
-type exceptionCols struct{ fields, comps, values string }
-
-// exceptionJSON encodes the list fields of x, [] for empty ones.
-func exceptionJSON(x *cairn.Exception) (exceptionCols, error) {
-	var c exceptionCols
-	for _, l := range []struct {
-		v   any
-		dst *string
-	}{{nonNil(x.Fields), &c.fields}, {nonNil(x.Comps), &c.comps}, {nonNil(x.Values), &c.values}} {
-		b, err := json.Marshal(l.v)
-		if err != nil {
-			return c, err
-		}
-		*l.dst = string(b)
-	}
-	return c, nil
-}
-
-// nonNil returns vs, or an empty slice when vs is nil, so that it encodes
-// as [] rather than null.
-func nonNil[T any](vs []T) []T {
-	if vs == nil {
-		return []T{}
-	}
-	return vs
 }
 
 // scanException reads one row of exceptionColumns. Empty lists come back
@@ -187,22 +128,8 @@ func scanException(row pgx.Row) (cairn.Exception, error) {
 	if detection != nil {
 		x.Detection = *detection
 	}
-	for _, l := range []struct {
-		text string
-		dst  any
-	}{{fields, &x.Fields}, {comps, &x.Comps}, {values, &x.Values}} {
-		if err := json.Unmarshal([]byte(l.text), l.dst); err != nil {
-			return cairn.Exception{}, fmt.Errorf("exception %q: %w", truncate(x.ID, 80), err)
-		}
-	}
-	if len(x.Fields) == 0 {
-		x.Fields = nil
-	}
-	if len(x.Comps) == 0 {
-		x.Comps = nil
-	}
-	if len(x.Values) == 0 {
-		x.Values = nil
+	if err := storeutil.DecodeExceptionLists(&x, storeutil.ExceptionCols{Fields: fields, Comps: comps, Values: values}); err != nil {
+		return cairn.Exception{}, err
 	}
 	return x, nil
 }
@@ -234,7 +161,7 @@ func (s *Store) RuleHits(ctx context.Context, rule string) ([]cairn.DetectionHit
 		}
 		h.Time = time.Unix(0, at).UTC()
 		if err := json.Unmarshal([]byte(ids), &h.EventIDs); err != nil {
-			return nil, fmt.Errorf("rule hits: hit %q: %w", truncate(h.ID, 80), err)
+			return nil, fmt.Errorf("rule hits: hit %q: %w", storeutil.Truncate(h.ID, 80), err)
 		}
 		out = append(out, h)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // MaxLineage caps the nodes Lineage returns; it is also what max 0
@@ -18,10 +19,10 @@ const MaxLineage = 1024
 // Process returns the node with the key, or ENOTFOUND.
 func (s *Store) Process(ctx context.Context, key string) (cairn.ProcessNode, error) {
 	var sc processScan
-	err := s.pool.QueryRow(ctx, `SELECT `+processColumns+` FROM processes WHERE key = $1`, []byte(jsonText(key))).
+	err := s.pool.QueryRow(ctx, `SELECT `+processColumns+` FROM processes WHERE key = $1`, []byte(storeutil.JSONText(key))).
 		Scan(sc.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return cairn.ProcessNode{}, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", truncate(key, 80))
+		return cairn.ProcessNode{}, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", storeutil.Truncate(key, 80))
 	}
 	if err != nil {
 		return cairn.ProcessNode{}, fmt.Errorf("process: %w", err)
@@ -61,7 +62,7 @@ func (s *Store) Lineage(ctx context.Context, key string, max int) ([]cairn.Proce
 	case max == 0 || max > MaxLineage:
 		max = MaxLineage
 	}
-	rows, err := s.pool.Query(ctx, lineageSQL, []byte(jsonText(key)), max)
+	rows, err := s.pool.Query(ctx, lineageSQL, []byte(storeutil.JSONText(key)), max)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: %w", err)
 	}
@@ -70,7 +71,7 @@ func (s *Store) Lineage(ctx context.Context, key string, max int) ([]cairn.Proce
 		return nil, fmt.Errorf("lineage: %w", err)
 	}
 	if len(chain) == 0 {
-		return nil, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", truncate(key, 80))
+		return nil, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", storeutil.Truncate(key, 80))
 	}
 	seen := make(map[string]bool, len(chain))
 	for _, n := range chain {
@@ -89,12 +90,12 @@ func (s *Store) Lineage(ctx context.Context, key string, max int) ([]cairn.Proce
 // negative limit is EINVALID. A node that is its own parent is among its
 // children.
 func (s *Store) Children(ctx context.Context, key string, limit int) ([]cairn.ProcessNode, error) {
-	limit, err := limitOf(limit)
+	limit, err := storeutil.PageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+processColumns+` FROM processes WHERE parent_key = $1
-ORDER BY coalesce(start_time, 9223372036854775807), seq LIMIT $2`, []byte(jsonText(key)), limit)
+ORDER BY coalesce(start_time, 9223372036854775807), seq LIMIT $2`, []byte(storeutil.JSONText(key)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("children: %w", err)
 	}

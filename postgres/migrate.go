@@ -5,14 +5,11 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // migrationFiles are the schema changes, named NNNN_description.sql and
@@ -22,51 +19,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version and _", base)
-		}
-		text, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(text)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
-
 // SchemaVersion returns the schema version this binary brings a database
 // to: the version of its newest migration.
-func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
+func SchemaVersion() int { return storeutil.SchemaVersion(migrationFiles) }
 
 // migrateLock is the advisory lock of the schema's migrations: a hash of
 // the schema's name, so that stores of different schemas migrate at once
@@ -83,14 +38,11 @@ func (s *Store) migrateLock() int64 {
 // schema's advisory lock and reads the version again, so that two stores
 // opening at once apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := storeutil.Migrations(migrationFiles)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	latest := 0
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].version
-	}
+	latest := storeutil.LatestVersion(ms)
 	// current reads the applied version within tx, after the lock.
 	current := func(tx pgx.Tx) (int, error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.migrateLock()); err != nil {
@@ -136,17 +88,17 @@ func (s *Store) migrate(ctx context.Context) error {
 			case v > latest:
 				return cairn.Errorf(cairn.ECONFLICT,
 					"the database has schema version %d, newer than this cairn knows (%d): upgrade cairn", v, latest)
-			case m.version <= v:
+			case m.Version <= v:
 				return nil // applied, perhaps by another store just now
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, s.now().UnixNano()); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+				m.Version, s.now().UnixNano()); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			s.log.Info("applied migration", logKeyMigration, m.name, logKeySchema, s.schema)
+			s.log.Info("applied migration", logKeyMigration, m.Name, logKeySchema, s.schema)
 			applied++
 			return nil
 		})

@@ -20,7 +20,6 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // Log attribute keys.
@@ -44,8 +44,8 @@ const (
 
 // Page sizes of the queries that return lists.
 const (
-	DefaultLimit = 100
-	MaxLimit     = 10000
+	DefaultLimit = storeutil.DefaultLimit
+	MaxLimit     = storeutil.MaxLimit
 )
 
 // Options are the dependencies and settings of a Store.
@@ -68,7 +68,7 @@ type Store struct {
 	schema string
 	log    *slog.Logger
 	now    func() time.Time
-	cols   columnSet
+	cols   storeutil.ColumnSet
 
 	closeOnce sync.Once
 }
@@ -115,7 +115,7 @@ func (s *Store) Close() error {
 // with the fields that have columns of their own mapped to them.
 func (s *Store) Dialect() filter.Dialect {
 	d := filter.Postgres
-	d.Columns = s.cols.dialectColumns()
+	d.Columns = s.cols.DialectColumns()
 	return d
 }
 
@@ -170,60 +170,12 @@ func (s *Store) lockKeys(ctx context.Context, tx pgx.Tx, class string, keys []st
 	return err
 }
 
-// invalid returns err as an EINVALID error unless it already has a code.
-func invalid(err error) error {
-	var e *cairn.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	return cairn.Errorf(cairn.EINVALID, "%v", err)
-}
-
-// limitOf returns the page size a limit asks for: DefaultLimit for 0,
-// capped at MaxLimit; EINVALID when negative.
-func limitOf(limit int) (int, error) {
-	switch {
-	case limit < 0:
-		return 0, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		return DefaultLimit, nil
-	case limit > MaxLimit:
-		return MaxLimit, nil
-	}
-	return limit, nil
-}
-
-// truncate shortens s to at most n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// unixNano returns t in unix nanoseconds, clamped to the range an int64
-// holds (years 1678 to 2262), which keeps order for any time.
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
 // nullTime is t in unix nanoseconds, or nil (NULL) when t is zero.
 func nullTime(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	n := unixNano(t)
+	n := storeutil.UnixNano(t)
 	return &n
 }
 

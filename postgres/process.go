@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var (
@@ -38,9 +39,10 @@ const lockProcesses = "processes"
 
 // WriteProcesses stores process nodes in one transaction. A node whose key
 // is stored, or repeated earlier in nodes, is merged into it in the order
-// written (see mergeNode). A node without a key is EINVALID and nothing is
-// written. The batch's keys are locked (see lockKeys) before the stored
-// nodes are read, so that concurrent writers of one key merge in turn.
+// written (see storeutil.MergeNode). A node without a key is EINVALID and
+// nothing is written. The batch's keys are locked (see lockKeys) before
+// the stored nodes are read, so that concurrent writers of one key merge
+// in turn.
 //
 // Keys, parent keys and hosts are stored as JSON text holds them (invalid
 // UTF-8 replaced), as the SQLite store keeps them, so that a key matches
@@ -49,23 +51,11 @@ func (s *Store) WriteProcesses(ctx context.Context, nodes []cairn.ProcessNode) e
 	if len(nodes) == 0 {
 		return nil
 	}
-	for i := range nodes {
-		if nodes[i].Key == "" {
-			return cairn.Errorf(cairn.EINVALID, "process node %d of %d has no key", i+1, len(nodes))
-		}
+	keys, index, err := storeutil.BatchKeys(nodes)
+	if err != nil {
+		return err
 	}
-	// keys lists the batch's keys in the order they first appear, which
-	// is the order new rows get and so breaks ties between children.
-	index := make(map[string]int, len(nodes))
-	keys := make([]string, 0, len(nodes))
-	for i := range nodes {
-		k := jsonText(nodes[i].Key)
-		if _, ok := index[k]; !ok {
-			index[k] = len(keys)
-			keys = append(keys, k)
-		}
-	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.lockKeys(ctx, tx, lockProcesses, keys); err != nil {
 			return err
 		}
@@ -73,20 +63,10 @@ func (s *Store) WriteProcesses(ctx context.Context, nodes []cairn.ProcessNode) e
 		if err != nil {
 			return err
 		}
-		merged := make([]cairn.ProcessNode, len(keys))
-		have := make([]bool, len(keys))
-		for k, st := range stored {
-			merged[index[k]], have[index[k]] = st.node, true
-		}
-		for i := range nodes {
-			n := normalNode(nodes[i])
-			j := index[n.Key]
-			if have[j] {
-				merged[j] = mergeNode(merged[j], n)
-			} else {
-				merged[j], have[j] = n, true
-			}
-		}
+		merged := storeutil.MergeBatch(keys, index, func(k string) (cairn.ProcessNode, bool) {
+			st, ok := stored[k]
+			return st.node, ok
+		}, nodes)
 		var cols processColumnsArgs
 		for j := range merged {
 			row, err := encodeNode(&merged[j])
@@ -141,12 +121,6 @@ func storedNodes(ctx context.Context, tx pgx.Tx, keys []string) (map[string]stor
 		out[st.row.key] = st
 	}
 	return out, rows.Err()
-}
-
-// normalNode returns n with its keys and host as they are stored.
-func normalNode(n cairn.ProcessNode) cairn.ProcessNode {
-	n.Key, n.ParentKey, n.Host = jsonText(n.Key), jsonText(n.ParentKey), jsonText(n.Host)
-	return n
 }
 
 // processRow is a node as the processes table holds it; "" and 0 stand
@@ -253,7 +227,7 @@ type nodeDoc struct {
 func encodeNode(n *cairn.ProcessNode) (processRow, error) {
 	doc, err := json.Marshal(nodeDoc{Process: n.Process, Container: n.Container, K8s: n.K8s})
 	if err != nil {
-		return processRow{}, fmt.Errorf("process %q: %w", truncate(n.Key, 80), err)
+		return processRow{}, fmt.Errorf("process %q: %w", storeutil.Truncate(n.Key, 80), err)
 	}
 	r := processRow{
 		key:       n.Key,
@@ -268,7 +242,7 @@ func encodeNode(n *cairn.ProcessNode) (processRow, error) {
 	r.exit, r.hasExit = timeOf(n.ExitTime)
 	r.lastSeen, r.hasLastSeen = timeOf(n.LastSeen)
 	if n.Container != nil {
-		r.containerID = jsonText(n.Container.ID)
+		r.containerID = storeutil.JSONText(n.Container.ID)
 	}
 	return r, nil
 }
@@ -278,14 +252,14 @@ func timeOf(t time.Time) (int64, bool) {
 	if t.IsZero() {
 		return 0, false
 	}
-	return unixNano(t), true
+	return storeutil.UnixNano(t), true
 }
 
 // node returns the node the row holds.
 func (r *processRow) node() (cairn.ProcessNode, error) {
 	var doc nodeDoc
 	if err := json.Unmarshal([]byte(r.doc), &doc); err != nil {
-		return cairn.ProcessNode{}, fmt.Errorf("process %q: stored document: %w", truncate(r.key, 80), err)
+		return cairn.ProcessNode{}, fmt.Errorf("process %q: stored document: %w", storeutil.Truncate(r.key, 80), err)
 	}
 	n := cairn.ProcessNode{
 		Key:       r.key,

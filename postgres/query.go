@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // eventColumns are the columns an event is rebuilt from, in the order
@@ -30,7 +31,7 @@ const recheckChunk = 500
 // reader's later pages). It returns EINVALID for a malformed filter or
 // cursor or a negative limit.
 func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.EventPage, error) {
-	limit, err := limitOf(q.Limit)
+	limit, err := storeutil.PageLimit(q.Limit)
 	if err != nil {
 		return cairn.EventPage{}, err
 	}
@@ -40,7 +41,7 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 	if strings.TrimSpace(q.Filter) != "" {
 		expr, err := filter.Parse(q.Filter)
 		if err != nil {
-			return cairn.EventPage{}, invalid(err)
+			return cairn.EventPage{}, storeutil.Invalid(err)
 		}
 		d := s.Dialect()
 		w, a := expr.SQL(d, len(args))
@@ -51,16 +52,16 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 		}
 	}
 	if !q.Since.IsZero() {
-		args = append(args, unixNano(q.Since))
+		args = append(args, storeutil.UnixNano(q.Since))
 		where = append(where, "time >= "+param(len(args)))
 	}
 	if !q.Until.IsZero() {
-		args = append(args, unixNano(q.Until))
+		args = append(args, storeutil.UnixNano(q.Until))
 		where = append(where, "time < "+param(len(args)))
 	}
-	var at *cursor
+	var at *storeutil.Cursor
 	if q.Cursor != "" {
-		c, err := parseCursor(q.Cursor, q.Oldest)
+		c, err := storeutil.ParseCursor(q.Cursor, q.Oldest)
 		if err != nil {
 			return cairn.EventPage{}, err
 		}
@@ -74,7 +75,7 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 		chunk = max(chunk, recheckChunk)
 	}
 	var page cairn.EventPage
-	var last cursor // of the last event on the page
+	var last storeutil.Cursor // of the last event on the page
 	for {
 		sql, all := eventsSQL(where, args, at, q.Oldest, chunk)
 		rows, err := s.pool.Query(ctx, sql, all...)
@@ -89,7 +90,7 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 				rows.Close()
 				return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
 			}
-			pos := cursor{time: row.unixNano, seq: row.seq}
+			pos := storeutil.Cursor{Time: row.unixNano, Seq: row.seq}
 			at = &pos
 			ev := s.rebuild(&row)
 			if recheck != nil && !recheck.Match(&ev) {
@@ -116,11 +117,11 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 // eventsSQL returns the query of one chunk of QueryEvents: the conditions
 // where (whose arguments args holds), after the position at when it is
 // set, in the order asked, at most limit rows.
-func eventsSQL(where []string, args []any, at *cursor, oldest bool, limit int) (string, []any) {
+func eventsSQL(where []string, args []any, at *storeutil.Cursor, oldest bool, limit int) (string, []any) {
 	all := append([]any(nil), args...)
 	conds := append([]string(nil), where...)
 	if at != nil {
-		all = append(all, at.time, at.seq)
+		all = append(all, at.Time, at.Seq)
 		t, sq := param(len(all)-1), param(len(all))
 		// The row comparison bounds the index range (time, seq).
 		if oldest {
@@ -174,7 +175,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (cairn.Event, error) {
 	var row storedRow
 	err := s.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, []byte(id)).Scan(row.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(id, 80))
+		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", storeutil.Truncate(id, 80))
 	}
 	if err != nil {
 		return cairn.Event{}, fmt.Errorf("get event: %w", err)

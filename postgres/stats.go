@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // Stats returns the number of events, of dead letters, and of events by
@@ -41,7 +42,7 @@ func (s *Store) Stats(ctx context.Context) (cairn.Stats, error) {
 // means DefaultLimit and is capped at MaxLimit. A negative limit is
 // EINVALID.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]cairn.DeadLetter, error) {
-	limit, err := limitOf(limit)
+	limit, err := storeutil.PageLimit(limit)
 	if err != nil {
 		return nil, err
 	}

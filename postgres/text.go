@@ -2,9 +2,10 @@ package postgres
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // PostgreSQL text cannot hold a NUL character nor bytes that are not
@@ -49,142 +50,10 @@ func nullBytes(s string) []byte {
 	return []byte(s)
 }
 
-// jsonText returns s as encoding/json writes it: each byte of an invalid
-// UTF-8 sequence replaced by U+FFFD. Process keys are kept so, as the
-// SQLite store keeps them.
-func jsonText(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	b := make([]byte, 0, len(s)+8)
-	for _, r := range s {
-		b = utf8.AppendRune(b, r)
-	}
-	return string(b)
-}
-
-// appendFieldsJSON appends the flattened fields as a JSON object that
-// jsonb accepts, keys in map order. It writes what encoding/json writes
-// for the value types field.Flatten gives (string, int64, bool, []string)
-// without reflection, but a NUL as \ufffd (see pgText), and falls back to
-// encoding/json for any other type.
-func appendFieldsJSON(dst []byte, flat map[string]any) ([]byte, error) {
-	dst = append(dst, '{')
-	first := true
-	for k, v := range flat {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendJSONString(dst, k)
-		dst = append(dst, ':')
-		var err error
-		if dst, err = appendJSONValue(dst, v); err != nil {
-			return dst, err
-		}
-	}
-	return append(dst, '}'), nil
-}
-
-func appendJSONValue(dst []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
-	case string:
-		return appendJSONString(dst, v), nil
-	case int64:
-		return strconv.AppendInt(dst, v, 10), nil
-	case int:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case bool:
-		return strconv.AppendBool(dst, v), nil
-	case nil:
-		return append(dst, "null"...), nil
-	case []string:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, s := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, s)
-		}
-		return append(dst, ']'), nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return dst, err
-	}
-	// encoding/json writes NUL as \u0000, which jsonb refuses.
-	return append(dst, jsonbSafe(b)...), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// plainASCII marks the bytes a JSON string holds as they are: printable
-// ASCII but the quote and the backslash.
-var plainASCII = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendJSONString appends s as a JSON string. Like encoding/json it
-// replaces each byte of invalid UTF-8 by U+FFFD; unlike it, it writes NUL
-// as U+FFFD too (jsonb cannot hold \u0000) and leaves <, > and &
-// unescaped, which JSON allows.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plainASCII[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case 0:
-				dst = append(dst, `\ufffd`...)
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid JSON but end lines in JavaScript;
-		// escape them as encoding/json does.
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// jsonWriter writes the fields JSON so that jsonb accepts it: a NUL as
+// \ufffd (see pgText), and what encoding/json writes for other types
+// made safe by jsonbSafe.
+var jsonWriter = storeutil.JSONWriter{NoNUL: true, Fix: jsonbSafe}
 
 // maxJSONDepth is the deepest nesting of a raw record kept as JSON text
 // for SQL: PostgreSQL's JSON parser recurses and fails a whole query on a

@@ -59,7 +59,7 @@ func TestRawJSON(t *testing.T) {
 
 func TestFieldsJSON(t *testing.T) {
 	flat := map[string]any{"s": "a\x00\xffb", "l": []string{"\x00"}, "n": int64(-3), "b": true, "m": map[string]string{"k": "\x00"}}
-	b, err := appendFieldsJSON(nil, flat)
+	b, err := jsonWriter.AppendFields(nil, flat)
 	if err != nil {
 		t.Fatal(err)
 	}

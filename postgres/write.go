@@ -3,8 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -16,13 +14,14 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // insertChunk is the number of events one INSERT statement writes.
 const insertChunk = 1000
 
 // insertEventsSQL inserts a chunk of events given as one array per column
-// (the hot columns follow hotColumnDefs) and returns the source and kind
+// (the hot columns follow storeutil.HotColumnDefs) and returns the source and kind
 // of each row it inserted; an id already stored is skipped.
 const insertEventsSQL = `INSERT INTO events (seq, id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
@@ -45,7 +44,7 @@ type eventRow struct {
 	id           []byte
 	time         int64
 	source, kind string
-	hot          []*string // one per hotColumnDefs
+	hot          []*string // one per storeutil.HotColumnDefs
 	fields       string
 	rawJSON      *string
 	raw          []byte
@@ -128,7 +127,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, rows []eventRow, seqs []int64,
 	ids, raws := make([][]byte, n), make([][]byte, n)
 	sources, kinds, fields := make([]string, n), make([]string, n), make([]string, n)
 	rawJSONs, exacts := make([]*string, n), make([]*string, n)
-	hot := make([][]*string, len(hotColumnDefs))
+	hot := make([][]*string, len(storeutil.HotColumnDefs))
 	for c := range hot {
 		hot[c] = make([]*string, n)
 	}
@@ -230,17 +229,17 @@ func (s *Store) encodeEvent(ev *cairn.Event, r *eventRow, buf []byte) ([]byte, e
 	cp := *ev
 	ev = &cp
 	flat := field.Flatten(ev)
-	r.id, r.time = []byte(ev.ID), unixNano(ev.Time)
+	r.id, r.time = []byte(ev.ID), storeutil.UnixNano(ev.Time)
 	r.source, r.kind = pgText(string(ev.Source)), pgText(string(ev.Kind))
-	r.hot = s.cols.values(ev, flat, make([]*string, 0, len(hotColumnDefs)))
+	r.hot = columnValues(s.cols, ev, flat, make([]*string, 0, len(storeutil.HotColumnDefs)))
 	// Fields with a column of their own are read from it, never from the
 	// JSON: leave them out of it.
-	for _, name := range s.cols.stored {
+	for _, name := range s.cols.Stored {
 		delete(flat, name)
 	}
 	var err error
-	if buf, err = appendFieldsJSON(buf[:0], flat); err != nil {
-		return buf, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", truncate(ev.ID, 80), err)
+	if buf, err = jsonWriter.AppendFields(buf[:0], flat); err != nil {
+		return buf, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", storeutil.Truncate(ev.ID, 80), err)
 	}
 	r.fields = string(buf)
 
@@ -249,7 +248,7 @@ func (s *Store) encodeEvent(ev *cairn.Event, r *eventRow, buf []byte) ([]byte, e
 		// An event made without a record (by cairn itself) is kept as its
 		// native record, so that it is rebuilt whole.
 		if raw, err = json.Marshal(ev); err != nil {
-			return buf, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
+			return buf, cairn.Errorf(cairn.EINVALID, "event %q: %v", storeutil.Truncate(ev.ID, 80), err)
 		}
 	}
 	text, ok, exact := rawJSON(raw)
@@ -264,7 +263,7 @@ func (s *Store) encodeEvent(ev *cairn.Event, r *eventRow, buf []byte) ([]byte, e
 	if strings.IndexByte(string(ev.Source)+string(ev.Kind)+ev.Type+ev.Host, 0) >= 0 {
 		b, err := json.Marshal(exactText{Source: string(ev.Source), Kind: string(ev.Kind), Type: ev.Type, Host: ev.Host})
 		if err != nil {
-			return buf, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
+			return buf, cairn.Errorf(cairn.EINVALID, "event %q: %v", storeutil.Truncate(ev.ID, 80), err)
 		}
 		t := string(b)
 		r.exact = &t
@@ -303,7 +302,7 @@ func (s *Store) WriteDeadLetters(ctx context.Context, letters []cairn.DeadLetter
 		if raw == nil {
 			raw = []byte{}
 		}
-		ids[i], times[i], raws[i] = deadLetterID(d), unixNano(t), raw
+		ids[i], times[i], raws[i] = storeutil.DeadLetterID(d), storeutil.UnixNano(t), raw
 		origins[i], positions[i], formats[i], reasons[i] = pgText(d.Origin), pgText(d.Position), pgText(d.Format), pgText(d.Reason)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -319,21 +318,4 @@ ON CONFLICT (id) DO NOTHING`, ids, times, origins, positions, formats, reasons, 
 		return fmt.Errorf("write dead letters: %w", err)
 	}
 	return nil
-}
-
-// deadLetterID hashes what identifies a dead letter: where it was read and
-// its bytes. Each part is length-prefixed so that no two different letters
-// hash the same input. It is the SQLite store's id.
-func deadLetterID(d cairn.DeadLetter) string {
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte(d.Origin), []byte(d.Position), d.Raw} {
-		var n [8]byte
-		l := uint64(len(part))
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write(part)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

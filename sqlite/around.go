@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // aroundSQL selects the events of a scope on one side of an event. Each
@@ -60,10 +61,10 @@ func (s *Store) EventsAround(ctx context.Context, ev cairn.Event, scope cairn.Sc
 		return nil, nil, cairn.Errorf(cairn.EINVALID, "before and after must not be negative, got %d and %d", before, after)
 	}
 	before, after = min(before, MaxLimit), min(after, MaxLimit)
-	var at cursor
-	err = s.r.QueryRowContext(ctx, `SELECT seq, time FROM events WHERE id = ?`, ev.ID).Scan(&at.seq, &at.time)
+	var at storeutil.Cursor
+	err = s.r.QueryRowContext(ctx, `SELECT seq, time FROM events WHERE id = ?`, ev.ID).Scan(&at.Seq, &at.Time)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(ev.ID, 80))
+		return nil, nil, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", storeutil.Truncate(ev.ID, 80))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("events around: %w", err)
@@ -79,10 +80,10 @@ func (s *Store) EventsAround(ctx context.Context, ev cairn.Event, scope cairn.Sc
 	}
 	var container, host sql.NullString
 	if scope.ContainerID != "" && scope.ContainerID != "host" {
-		container = nullText(jsonText(scope.ContainerID))
-		host = nullText(jsonText(scope.Host))
+		container = nullText(storeutil.JSONText(scope.ContainerID))
+		host = nullText(storeutil.JSONText(scope.Host))
 	}
-	args := []any{string(list), at.time, at.seq, 0, container, host}
+	args := []any{string(list), at.Time, at.Seq, 0, container, host}
 	if before > 0 {
 		args[3] = before
 		if pre, err = s.around(ctx, s.procs.before, args); err != nil {

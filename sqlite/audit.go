@@ -1,14 +1,13 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var _ cairn.AuditLog = (*Store)(nil)
@@ -33,17 +32,14 @@ func (s *Store) AppendAudit(ctx context.Context, e cairn.AuditEntry) error {
 
 // appendAudit inserts e within tx, as AppendAudit describes.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e cairn.AuditEntry) error {
-	if e.Action == "" {
-		return cairn.Errorf(cairn.EINVALID, "audit entry has no action")
-	}
-	if e.Detail != "" && !isJSONObject(e.Detail) {
-		return cairn.Errorf(cairn.EINVALID, "audit detail is not a JSON object: %q", truncate(e.Detail, 80))
+	if err := storeutil.CheckAudit(e); err != nil {
+		return err
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit (time, actor, action, object, detail) VALUES (?, ?, ?, ?, ?)`,
-		unixNano(e.Time), e.Actor, e.Action, e.Object, nullText(e.Detail))
+		storeutil.UnixNano(e.Time), e.Actor, e.Action, e.Object, nullText(e.Detail))
 	return err
 }
 
@@ -80,10 +76,4 @@ ORDER BY seq DESC LIMIT ?`, n)
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return out, nil
-}
-
-// isJSONObject reports whether s is one valid JSON object.
-func isJSONObject(s string) bool {
-	b := bytes.TrimLeft([]byte(s), " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }

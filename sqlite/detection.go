@@ -2,17 +2,14 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/attack"
-	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var _ cairn.DetectionStore = (*Store)(nil)
@@ -49,7 +46,7 @@ func (s *Store) WriteDetections(ctx context.Context, ds []cairn.Detection, event
 	now := s.now()
 	for i := range ds {
 		if err := s.writeDetection(ctx, tx, &ds[i], byID, now); err != nil {
-			return fmt.Errorf("write detections: %q: %w", truncate(ds[i].ID, 80), err)
+			return fmt.Errorf("write detections: %q: %w", storeutil.Truncate(ds[i].ID, 80), err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -68,13 +65,13 @@ func (s *Store) writeDetection(ctx context.Context, tx *sql.Tx, d *cairn.Detecti
 		last = first
 	}
 	n := max(d.Count, 1)
-	group := groupID(*d)
+	group := storeutil.GroupID(*d)
 	ids := d.EventIDs
 	if len(ids) > MaxGroupEventIDs {
 		ids = ids[:MaxGroupEventIDs]
 	}
 	r, err := tx.ExecContext(ctx, `INSERT INTO detection_hits (id, group_id, time, event_ids) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING`, d.ID, group, unixNano(first), jsonList(ids))
+ON CONFLICT (id) DO NOTHING`, d.ID, group, storeutil.UnixNano(first), jsonWriter.JSONList(ids))
 	if err != nil {
 		return err
 	}
@@ -102,7 +99,7 @@ ON CONFLICT (id) DO NOTHING`, d.ID, group, unixNano(first), jsonList(ids))
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE detections SET count = count + ?, time = min(time, ?),
 	last_time = max(last_time, ?), event_ids = ? WHERE id = ?`,
-		n, unixNano(first), unixNano(last), jsonList(have), group)
+		n, storeutil.UnixNano(first), storeutil.UnixNano(last), jsonWriter.JSONList(have), group)
 	return err
 }
 
@@ -116,7 +113,7 @@ func (s *Store) insertGroup(ctx context.Context, tx *sql.Tx, d *cairn.Detection,
 			return err
 		}
 	}
-	fields, err := detectionFields(d, ev)
+	fields, err := storeutil.DetectionFields(d, ev, jsonWriter)
 	if err != nil {
 		return cairn.Errorf(cairn.EINVALID, "fields: %v", err)
 	}
@@ -125,11 +122,11 @@ func (s *Store) insertGroup(ctx context.Context, tx *sql.Tx, d *cairn.Detection,
 	output, tags, tactics, techniques, event_ids,
 	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		group, unixNano(first), unixNano(last), n, jsonText(d.Rule), d.Source, d.Priority, d.Severity,
-		d.Output, jsonList(d.Tags), jsonList(d.Tactics), jsonList(d.Techniques), jsonList(ids),
-		nullText(jsonText(e.ExecID)), nullText(jsonText(e.ContainerID)), nullText(jsonText(e.Image)),
-		nullText(jsonText(e.Pod)), nullText(jsonText(e.Namespace)), nullText(jsonText(e.Cluster)),
-		nullText(jsonText(e.Host)), nullText(jsonText(e.Identity)), fields)
+		group, storeutil.UnixNano(first), storeutil.UnixNano(last), n, storeutil.JSONText(d.Rule), d.Source, d.Priority, d.Severity,
+		d.Output, jsonWriter.JSONList(d.Tags), jsonWriter.JSONList(d.Tactics), jsonWriter.JSONList(d.Techniques), jsonWriter.JSONList(ids),
+		nullText(storeutil.JSONText(e.ExecID)), nullText(storeutil.JSONText(e.ContainerID)), nullText(storeutil.JSONText(e.Image)),
+		nullText(storeutil.JSONText(e.Pod)), nullText(storeutil.JSONText(e.Namespace)), nullText(storeutil.JSONText(e.Cluster)),
+		nullText(storeutil.JSONText(e.Host)), nullText(storeutil.JSONText(e.Identity)), fields)
 	return err
 }
 
@@ -151,64 +148,4 @@ func (s *Store) firstEvent(ctx context.Context, tx *sql.Tx, id string, byID map[
 	}
 	ev := s.rebuild(row)
 	return &ev, nil
-}
-
-// detectionFields returns the fields JSON of a group: ev's flattened
-// fields, when ev is known, with the detection's own fields over them.
-func detectionFields(d *cairn.Detection, ev *cairn.Event) (string, error) {
-	flat := map[string]any{}
-	if ev != nil {
-		flat = field.Flatten(ev)
-	}
-	flat["severity"] = d.Severity
-	flat["rule.name"] = d.Rule
-	set := func(name string, vs []string) {
-		if len(vs) == 0 {
-			delete(flat, name)
-			return
-		}
-		flat[name] = vs
-	}
-	set("rule.tags", d.Tags)
-	set("mitre.technique", d.Techniques)
-	// mitre.tactic holds each tactic's id and short name, as the catalog
-	// gives it for alerts.
-	var tactics []string
-	for _, id := range d.Tactics {
-		tactics = append(tactics, id)
-		if t, ok := attack.TacticByID(id); ok && t.Shortname != "" {
-			tactics = append(tactics, t.Shortname)
-		}
-	}
-	set("mitre.tactic", tactics)
-	b, err := appendFieldsJSON(nil, flat)
-	return string(b), err
-}
-
-// groupID returns the id of a detection's group: a hash of its rule,
-// output and entities. Each part is length-prefixed so that no two
-// different groups hash the same input.
-func groupID(d cairn.Detection) string {
-	e := d.Entities
-	h := sha256.New()
-	for _, part := range []string{d.Rule, d.Output, e.ExecID, e.ContainerID, e.Image, e.Pod, e.Namespace,
-		e.Cluster, e.Host, e.Identity} {
-		var n [8]byte
-		l := uint64(len(part))
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(part))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// jsonList returns vs as a JSON array, [] when empty.
-func jsonList(vs []string) string {
-	if vs == nil {
-		vs = []string{}
-	}
-	b, _ := appendJSONValue(nil, vs) // strings never fail
-	return string(b)
 }

@@ -3,15 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // detectionColumns are the columns a detection is read from, in scan order.
@@ -30,21 +29,16 @@ const detectionColumns = `seq, id, time, last_time, count, rule, source, priorit
 // miss or repeat it. It returns EINVALID for a malformed filter or cursor
 // or a negative limit.
 func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (cairn.DetectionPage, error) {
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return cairn.DetectionPage{}, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
+	limit, err := storeutil.PageLimit(q.Limit)
+	if err != nil {
+		return cairn.DetectionPage{}, err
 	}
 	var where []string
 	var args []any
 	if strings.TrimSpace(q.Filter) != "" {
 		expr, err := filter.Parse(q.Filter)
 		if err != nil {
-			return cairn.DetectionPage{}, invalid(err)
+			return cairn.DetectionPage{}, storeutil.Invalid(err)
 		}
 		w, a := expr.SQL(detectionDialect(), len(args))
 		where = append(where, "("+w+")")
@@ -52,19 +46,19 @@ func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (ca
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "last_time >= ?")
-		args = append(args, unixNano(q.Since))
+		args = append(args, storeutil.UnixNano(q.Since))
 	}
 	if !q.Until.IsZero() {
 		where = append(where, "last_time < ?")
-		args = append(args, unixNano(q.Until))
+		args = append(args, storeutil.UnixNano(q.Until))
 	}
 	if q.Cursor != "" {
-		c, err := parseCursor(q.Cursor, false)
+		c, err := storeutil.ParseCursor(q.Cursor, false)
 		if err != nil {
 			return cairn.DetectionPage{}, err
 		}
 		where = append(where, "last_time <= ? AND (last_time < ? OR seq < ?)")
-		args = append(args, c.time, c.time, c.seq)
+		args = append(args, c.Time, c.Time, c.Seq)
 	}
 	var sb strings.Builder
 	sb.WriteString("SELECT " + detectionColumns + " FROM detections")
@@ -82,7 +76,7 @@ func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (ca
 	}
 	defer rows.Close()
 	var page cairn.DetectionPage
-	var last cursor
+	var last storeutil.Cursor
 	for rows.Next() {
 		d, at, err := scanDetection(rows)
 		if err != nil {
@@ -108,7 +102,7 @@ func (s *Store) GetDetection(ctx context.Context, id string) (cairn.Detection, e
 WHERE id = ?1 OR id = (SELECT group_id FROM detection_hits WHERE id = ?1) LIMIT 1`, id)
 	d, _, err := scanDetection(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return cairn.Detection{}, cairn.Errorf(cairn.ENOTFOUND, "detection %q not found", truncate(id, 80))
+		return cairn.Detection{}, cairn.Errorf(cairn.ENOTFOUND, "detection %q not found", storeutil.Truncate(id, 80))
 	}
 	if err != nil {
 		return cairn.Detection{}, fmt.Errorf("get detection: %w", err)
@@ -119,51 +113,29 @@ WHERE id = ?1 OR id = (SELECT group_id FROM detection_hits WHERE id = ?1) LIMIT 
 // detectionDialect is the filter dialect of the detections table: the
 // fields JSON, no raw record, and the rule and severity columns.
 func detectionDialect() filter.Dialect {
-	d := filter.SQLite
-	d.FieldsColumn = "fields"
-	d.RawColumn = "NULL"
-	d.Columns = map[string]string{}
-	for f, col := range map[string]string{"rule.name": "rule", "severity": "severity"} {
-		ref, err := field.Lookup(f)
-		if err != nil || ref.Field.Name != f {
-			continue // not in the catalog: read from the JSON
-		}
-		d.Columns[f] = col
-		for _, a := range ref.Field.Aliases {
-			d.Columns[a] = col
-		}
-	}
-	return d
+	return storeutil.DetectionDialect(filter.SQLite)
 }
 
 // scanDetection reads one row of detectionColumns.
-func scanDetection(row interface{ Scan(...any) error }) (cairn.Detection, cursor, error) {
+func scanDetection(row interface{ Scan(...any) error }) (cairn.Detection, storeutil.Cursor, error) {
 	var d cairn.Detection
-	var at cursor
+	var at storeutil.Cursor
 	var first int64
 	var tags, tactics, techniques, eventIDs string
 	var ents [8]sql.NullString
-	err := row.Scan(&at.seq, &d.ID, &first, &at.time, &d.Count, &d.Rule, &d.Source, &d.Priority, &d.Severity,
+	err := row.Scan(&at.Seq, &d.ID, &first, &at.Time, &d.Count, &d.Rule, &d.Source, &d.Priority, &d.Severity,
 		&d.Output, &tags, &tactics, &techniques, &eventIDs,
 		&ents[0], &ents[1], &ents[2], &ents[3], &ents[4], &ents[5], &ents[6], &ents[7])
 	if err != nil {
-		return cairn.Detection{}, cursor{}, err
+		return cairn.Detection{}, storeutil.Cursor{}, err
 	}
 	d.Time = time.Unix(0, first).UTC()
-	d.LastTime = time.Unix(0, at.time).UTC()
-	for _, l := range []struct {
-		text string
-		dst  *[]string
-	}{{tags, &d.Tags}, {tactics, &d.Tactics}, {techniques, &d.Techniques}, {eventIDs, &d.EventIDs}} {
-		if err := json.Unmarshal([]byte(l.text), l.dst); err != nil {
-			return cairn.Detection{}, cursor{}, fmt.Errorf("detection %q: %w", truncate(d.ID, 80), err)
-		}
-		if len(*l.dst) == 0 && l.dst != &d.EventIDs {
-			*l.dst = nil
-		}
+	d.LastTime = time.Unix(0, at.Time).UTC()
+	if err := storeutil.DecodeDetectionLists(&d, tags, tactics, techniques, eventIDs); err != nil {
+		return cairn.Detection{}, storeutil.Cursor{}, err
 	}
 	e := &d.Entities
-	for i, dst := range []*string{&e.ExecID, &e.ContainerID, &e.Image, &e.Pod, &e.Namespace, &e.Cluster, &e.Host, &e.Identity} {
+	for i, dst := range storeutil.EntityFields(e) {
 		*dst = ents[i].String
 	}
 	return d, at, nil

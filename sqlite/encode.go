@@ -6,6 +6,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // encoder turns events into insert arguments. Its buffers are reused from
@@ -15,6 +16,10 @@ type encoder struct {
 	rows [][]any // one slice of args per event
 	buf  []byte  // fields JSON scratch
 }
+
+// jsonWriter writes the fields JSON and the JSON lists: what
+// encoding/json writes, but for leaving <, > and & unescaped.
+var jsonWriter = storeutil.JSONWriter{}
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
@@ -35,7 +40,7 @@ const argsPerRow = 16
 
 // encode returns the insert arguments of each event. The rows stay valid
 // until enc is reused.
-func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error) {
+func (enc *encoder) encode(events []cairn.Event, cols storeutil.ColumnSet) ([][]any, error) {
 	enc.args = enc.args[:0]
 	if n := len(events) * argsPerRow; cap(enc.args) < n {
 		enc.args = make([]any, 0, n)
@@ -49,16 +54,16 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 		ev := &cp
 		start := len(enc.args)
 		flat := field.Flatten(ev)
-		enc.args = append(enc.args, ev.ID, unixNano(ev.Time), string(ev.Source), string(ev.Kind))
-		enc.args = cols.values(ev, flat, enc.args)
+		enc.args = append(enc.args, ev.ID, storeutil.UnixNano(ev.Time), string(ev.Source), string(ev.Kind))
+		enc.args = columnValues(cols, ev, flat, enc.args)
 		// Fields with a column of their own are read from it, never from
 		// the JSON: leave them out of it.
-		for _, name := range cols.stored {
+		for _, name := range cols.Stored {
 			delete(flat, name)
 		}
 		fields, err := enc.fieldsJSON(flat)
 		if err != nil {
-			return nil, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", truncate(ev.ID, 80), err)
+			return nil, cairn.Errorf(cairn.EINVALID, "event %q: fields: %v", storeutil.Truncate(ev.ID, 80), err)
 		}
 		raw := []byte(ev.Raw)
 		if len(raw) == 0 {
@@ -66,7 +71,7 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 			// as its native record, so that it is rebuilt whole.
 			var err error
 			if raw, err = json.Marshal(ev); err != nil {
-				return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", truncate(ev.ID, 80), err)
+				return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", storeutil.Truncate(ev.ID, 80), err)
 			}
 		}
 		enc.args = append(enc.args, fields, raw)
@@ -78,6 +83,6 @@ func (enc *encoder) encode(events []cairn.Event, cols columnSet) ([][]any, error
 // fieldsJSON returns the flattened fields as a JSON object.
 func (enc *encoder) fieldsJSON(flat map[string]any) (string, error) {
 	var err error
-	enc.buf, err = appendFieldsJSON(enc.buf[:0], flat)
+	enc.buf, err = jsonWriter.AppendFields(enc.buf[:0], flat)
 	return string(enc.buf), err
 }

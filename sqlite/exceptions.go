@@ -9,18 +9,12 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var (
 	_ cairn.ExceptionStore = (*Store)(nil)
 	_ cairn.HitReader      = (*Store)(nil)
-)
-
-// The audit actions AddException and RemoveException give an entry that
-// has none.
-const (
-	actionExceptionAdd = "exception.add"
-	actionExceptionRm  = "exception.rm"
 )
 
 // exceptionColumns are the columns an exception is read from, in scan
@@ -36,26 +30,9 @@ const exceptionColumns = `id, rule, name, fields, comps, vals, note, author, cre
 // JSON, so text that is not valid UTF-8 comes back with U+FFFD in its
 // place.
 func (s *Store) AddException(ctx context.Context, x cairn.Exception, audit cairn.AuditEntry) error {
-	if x.ID == "" || x.Rule == "" {
-		return cairn.Errorf(cairn.EINVALID, "exception has no id or no rule")
-	}
-	if x.Created.IsZero() {
-		x.Created = s.now()
-	}
-	cols, err := exceptionJSON(&x)
+	cols, err := storeutil.PrepareException(&x, &audit, s.now)
 	if err != nil {
-		return cairn.Errorf(cairn.EINVALID, "exception %q: %v", truncate(x.ID, 80), err)
-	}
-	audit.Object = x.ID
-	if audit.Action == "" {
-		audit.Action = actionExceptionAdd
-	}
-	if audit.Detail == "" {
-		b, err := json.Marshal(x)
-		if err != nil {
-			return cairn.Errorf(cairn.EINVALID, "exception %q: %v", truncate(x.ID, 80), err)
-		}
-		audit.Detail = string(b)
+		return err
 	}
 
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -65,15 +42,15 @@ func (s *Store) AddException(ctx context.Context, x cairn.Exception, audit cairn
 	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, `INSERT INTO exceptions (`+exceptionColumns+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		x.ID, x.Rule, x.Name, cols.fields, cols.comps, cols.values, x.Note, x.Author,
-		unixNano(x.Created), nullTime(x.Expires), nullText(x.Detection))
+		x.ID, x.Rule, x.Name, cols.Fields, cols.Comps, cols.Values, x.Note, x.Author,
+		storeutil.UnixNano(x.Created), nullTime(x.Expires), nullText(x.Detection))
 	if err != nil {
 		return fmt.Errorf("add exception: %w", err)
 	}
 	if n, err := r.RowsAffected(); err != nil {
 		return fmt.Errorf("add exception: %w", err)
 	} else if n == 0 {
-		return cairn.Errorf(cairn.ECONFLICT, "exception %q already exists", truncate(x.ID, 80))
+		return cairn.Errorf(cairn.ECONFLICT, "exception %q already exists", storeutil.Truncate(x.ID, 80))
 	}
 	if err := s.appendAudit(ctx, tx, audit); err != nil {
 		return fmt.Errorf("add exception: %w", err)
@@ -120,7 +97,7 @@ func (s *Store) RemoveException(ctx context.Context, id string, audit cairn.Audi
 	defer tx.Rollback()
 	x, err := scanException(tx.QueryRowContext(ctx, `SELECT `+exceptionColumns+` FROM exceptions WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return cairn.Exception{}, cairn.Errorf(cairn.ENOTFOUND, "exception %q not found", truncate(id, 80))
+		return cairn.Exception{}, cairn.Errorf(cairn.ENOTFOUND, "exception %q not found", storeutil.Truncate(id, 80))
 	}
 	if err != nil {
 		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
@@ -128,16 +105,8 @@ func (s *Store) RemoveException(ctx context.Context, id string, audit cairn.Audi
 	if _, err := tx.ExecContext(ctx, `DELETE FROM exceptions WHERE id = ?`, id); err != nil {
 		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
 	}
-	audit.Object = id
-	if audit.Action == "" {
-		audit.Action = actionExceptionRm
-	}
-	if audit.Detail == "" {
-		b, err := json.Marshal(x)
-		if err != nil {
-			return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
-		}
-		audit.Detail = string(b)
+	if audit, err = storeutil.RemovalAudit(audit, id, x); err != nil {
+		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
 	}
 	if err := s.appendAudit(ctx, tx, audit); err != nil {
 		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
@@ -146,34 +115,6 @@ func (s *Store) RemoveException(ctx context.Context, id string, audit cairn.Audi
 		return cairn.Exception{}, fmt.Errorf("remove exception: %w", err)
 	}
 	return x, nil
-}
-
-// exceptionCols are the JSON columns of an exception.
-type exceptionCols struct{ fields, comps, values string }
-
-// exceptionJSON encodes the list fields of x, [] for empty ones.
-func exceptionJSON(x *cairn.Exception) (exceptionCols, error) {
-	var c exceptionCols
-	for _, l := range []struct {
-		v   any
-		dst *string
-	}{{nonNil(x.Fields), &c.fields}, {nonNil(x.Comps), &c.comps}, {nonNil(x.Values), &c.values}} {
-		b, err := json.Marshal(l.v)
-		if err != nil {
-			return c, err
-		}
-		*l.dst = string(b)
-	}
-	return c, nil
-}
-
-// nonNil returns vs, or an empty slice when vs is nil, so that it encodes
-// as [] rather than null.
-func nonNil[T any](vs []T) []T {
-	if vs == nil {
-		return []T{}
-	}
-	return vs
 }
 
 // scanException reads one row of exceptionColumns. Empty lists come back
@@ -191,22 +132,8 @@ func scanException(row interface{ Scan(...any) error }) (cairn.Exception, error)
 	x.Created = time.Unix(0, created).UTC()
 	x.Expires = fromNull(expires)
 	x.Detection = detection.String
-	for _, l := range []struct {
-		text string
-		dst  any
-	}{{fields, &x.Fields}, {comps, &x.Comps}, {values, &x.Values}} {
-		if err := json.Unmarshal([]byte(l.text), l.dst); err != nil {
-			return cairn.Exception{}, fmt.Errorf("exception %q: %w", truncate(x.ID, 80), err)
-		}
-	}
-	if len(x.Fields) == 0 {
-		x.Fields = nil
-	}
-	if len(x.Comps) == 0 {
-		x.Comps = nil
-	}
-	if len(x.Values) == 0 {
-		x.Values = nil
+	if err := storeutil.DecodeExceptionLists(&x, storeutil.ExceptionCols{Fields: fields, Comps: comps, Values: values}); err != nil {
+		return cairn.Exception{}, err
 	}
 	return x, nil
 }
@@ -223,7 +150,7 @@ ORDER BY h.time, h.id`
 // (at most MaxGroupEventIDs of them). The rule name is matched as it was
 // stored, with U+FFFD in place of bytes that are not valid UTF-8.
 func (s *Store) RuleHits(ctx context.Context, rule string) ([]cairn.DetectionHit, error) {
-	rows, err := s.r.QueryContext(ctx, ruleHitsSQL, jsonText(rule))
+	rows, err := s.r.QueryContext(ctx, ruleHitsSQL, storeutil.JSONText(rule))
 	if err != nil {
 		return nil, fmt.Errorf("rule hits: %w", err)
 	}
@@ -238,7 +165,7 @@ func (s *Store) RuleHits(ctx context.Context, rule string) ([]cairn.DetectionHit
 		}
 		h.Time = time.Unix(0, at).UTC()
 		if err := json.Unmarshal([]byte(ids), &h.EventIDs); err != nil {
-			return nil, fmt.Errorf("rule hits: hit %q: %w", truncate(h.ID, 80), err)
+			return nil, fmt.Errorf("rule hits: hit %q: %w", storeutil.Truncate(h.ID, 80), err)
 		}
 		out = append(out, h)
 	}

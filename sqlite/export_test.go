@@ -6,12 +6,6 @@ import (
 	"github.com/cairn-cdr/cairn"
 )
 
-// FieldsJSON exposes the fields encoder to the external tests.
-func FieldsJSON(flat map[string]any) (string, error) {
-	b, err := appendFieldsJSON(nil, flat)
-	return string(b), err
-}
-
 // QueryPlan returns SQLite's plan for the SQL of q, one line per step.
 func QueryPlan(s *Store, q cairn.EventQuery) (string, error) {
 	eq, err := s.buildQuery(q)

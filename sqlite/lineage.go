@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // MaxLineage caps the nodes Lineage returns; it is also what max 0
@@ -20,9 +21,9 @@ const processSQL = `SELECT ` + processColumns + ` FROM processes WHERE key = ?`
 // Process returns the node with the key, or ENOTFOUND.
 func (s *Store) Process(ctx context.Context, key string) (cairn.ProcessNode, error) {
 	var r processRow
-	err := r.scan(s.procs.process.QueryRowContext(ctx, jsonText(key)))
+	err := r.scan(s.procs.process.QueryRowContext(ctx, storeutil.JSONText(key)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return cairn.ProcessNode{}, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", truncate(key, 80))
+		return cairn.ProcessNode{}, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", storeutil.Truncate(key, 80))
 	}
 	if err != nil {
 		return cairn.ProcessNode{}, fmt.Errorf("process: %w", err)
@@ -62,7 +63,7 @@ func (s *Store) Lineage(ctx context.Context, key string, max int) ([]cairn.Proce
 	case max == 0 || max > MaxLineage:
 		max = MaxLineage
 	}
-	rows, err := s.procs.lineage.QueryContext(ctx, jsonText(key), max)
+	rows, err := s.procs.lineage.QueryContext(ctx, storeutil.JSONText(key), max)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: %w", err)
 	}
@@ -88,7 +89,7 @@ func (s *Store) Lineage(ctx context.Context, key string, max int) ([]cairn.Proce
 		return nil, fmt.Errorf("lineage: %w", err)
 	}
 	if len(chain) == 0 {
-		return nil, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", truncate(key, 80))
+		return nil, cairn.Errorf(cairn.ENOTFOUND, "process %q not found", storeutil.Truncate(key, 80))
 	}
 	if top := &chain[len(chain)-1]; seen[top.ParentKey] {
 		top.Flags |= cairn.FlagLoop
@@ -108,15 +109,11 @@ ORDER BY ifnull(start_time, 9223372036854775807), rowid LIMIT ?`
 // negative limit is EINVALID. A node that is its own parent is among its
 // children.
 func (s *Store) Children(ctx context.Context, key string, limit int) ([]cairn.ProcessNode, error) {
-	switch {
-	case limit < 0:
-		return nil, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
+	limit, err := storeutil.PageLimit(limit)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := s.procs.children.QueryContext(ctx, jsonText(key), limit)
+	rows, err := s.procs.children.QueryContext(ctx, storeutil.JSONText(key), limit)
 	if err != nil {
 		return nil, fmt.Errorf("children: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 var (
@@ -29,8 +30,8 @@ ON CONFLICT (key) DO UPDATE SET parent_key = excluded.parent_key, host = exclude
 
 // WriteProcesses stores process nodes in one transaction. A node whose key
 // is stored, or repeated earlier in nodes, is merged into it in the order
-// written (see mergeNode). A node without a key is EINVALID and nothing is
-// written.
+// written (see storeutil.MergeNode). A node without a key is EINVALID and
+// nothing is written.
 //
 // Keys, parent keys and hosts are stored as JSON text holds them (invalid
 // UTF-8 replaced), as the events table stores exec ids, so that a key
@@ -39,21 +40,9 @@ func (s *Store) WriteProcesses(ctx context.Context, nodes []cairn.ProcessNode) e
 	if len(nodes) == 0 {
 		return nil
 	}
-	for i := range nodes {
-		if nodes[i].Key == "" {
-			return cairn.Errorf(cairn.EINVALID, "process node %d of %d has no key", i+1, len(nodes))
-		}
-	}
-	// keys lists the batch's keys in the order they first appear, which
-	// is the order new rows get and so breaks ties between children.
-	index := make(map[string]int, len(nodes))
-	keys := make([]string, 0, len(nodes))
-	for i := range nodes {
-		k := jsonText(nodes[i].Key)
-		if _, ok := index[k]; !ok {
-			index[k] = len(keys)
-			keys = append(keys, k)
-		}
+	keys, index, err := storeutil.BatchKeys(nodes)
+	if err != nil {
+		return err
 	}
 
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -65,20 +54,10 @@ func (s *Store) WriteProcesses(ctx context.Context, nodes []cairn.ProcessNode) e
 	if err != nil {
 		return fmt.Errorf("write processes: %w", err)
 	}
-	merged := make([]cairn.ProcessNode, len(keys))
-	have := make([]bool, len(keys))
-	for k, st := range stored {
-		merged[index[k]], have[index[k]] = st.node, true
-	}
-	for i := range nodes {
-		n := normalNode(nodes[i])
-		j := index[n.Key]
-		if have[j] {
-			merged[j] = mergeNode(merged[j], n)
-		} else {
-			merged[j], have[j] = n, true
-		}
-	}
+	merged := storeutil.MergeBatch(keys, index, func(k string) (cairn.ProcessNode, bool) {
+		st, ok := stored[k]
+		return st.node, ok
+	}, nodes)
 
 	stmt := tx.StmtContext(ctx, s.procs.upsert)
 	written := 0
@@ -138,12 +117,6 @@ func storedNodes(ctx context.Context, stmt *sql.Stmt, keys []string) (map[string
 	return out, rows.Err()
 }
 
-// normalNode returns n with its keys and host as they are stored.
-func normalNode(n cairn.ProcessNode) cairn.ProcessNode {
-	n.Key, n.ParentKey, n.Host = jsonText(n.Key), jsonText(n.ParentKey), jsonText(n.Host)
-	return n
-}
-
 // processRow is a node as the processes table holds it; NULL stands for an
 // unknown value. It is comparable, so that an unchanged row is not written.
 type processRow struct {
@@ -190,7 +163,7 @@ func (r *processRow) args() []any {
 func encodeNode(n *cairn.ProcessNode) (processRow, error) {
 	doc, err := json.Marshal(nodeDoc{Process: n.Process, Container: n.Container, K8s: n.K8s})
 	if err != nil {
-		return processRow{}, fmt.Errorf("process %q: %w", truncate(n.Key, 80), err)
+		return processRow{}, fmt.Errorf("process %q: %w", storeutil.Truncate(n.Key, 80), err)
 	}
 	r := processRow{
 		key:       n.Key,
@@ -205,7 +178,7 @@ func encodeNode(n *cairn.ProcessNode) (processRow, error) {
 		doc:       string(doc),
 	}
 	if n.Container != nil {
-		r.containerID = nullText(jsonText(n.Container.ID))
+		r.containerID = nullText(storeutil.JSONText(n.Container.ID))
 	}
 	return r, nil
 }
@@ -214,7 +187,7 @@ func encodeNode(n *cairn.ProcessNode) (processRow, error) {
 func (r *processRow) node() (cairn.ProcessNode, error) {
 	var doc nodeDoc
 	if err := json.Unmarshal([]byte(r.doc), &doc); err != nil {
-		return cairn.ProcessNode{}, fmt.Errorf("process %q: stored document: %w", truncate(r.key, 80), err)
+		return cairn.ProcessNode{}, fmt.Errorf("process %q: stored document: %w", storeutil.Truncate(r.key, 80), err)
 	}
 	return cairn.ProcessNode{
 		Key:       r.key,
@@ -238,7 +211,7 @@ func nullTime(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
 		return sql.NullInt64{}
 	}
-	return sql.NullInt64{Int64: unixNano(t), Valid: true}
+	return sql.NullInt64{Int64: storeutil.UnixNano(t), Valid: true}
 }
 
 // fromNull is the time of unix nanoseconds n in UTC, zero for NULL.

@@ -11,12 +11,13 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // Page sizes of QueryEvents.
 const (
-	DefaultLimit = 100
-	MaxLimit     = 10000
+	DefaultLimit = storeutil.DefaultLimit
+	MaxLimit     = storeutil.MaxLimit
 )
 
 // QueryEvents returns the events matching q, newest first unless q.Oldest,
@@ -34,14 +35,14 @@ func (s *Store) QueryEvents(ctx context.Context, q cairn.EventQuery) (cairn.Even
 	}
 	defer rows.Close()
 	var page cairn.EventPage
-	var last cursor // of the last event on the page
+	var last storeutil.Cursor // of the last event on the page
 	for rows.Next() {
-		var at cursor
+		var at storeutil.Cursor
 		var row storedRow
-		if err := rows.Scan(&at.seq, &at.time, &row.id, &row.source, &row.kind, &row.typ, &row.host, &row.raw); err != nil {
+		if err := rows.Scan(&at.Seq, &at.Time, &row.id, &row.source, &row.kind, &row.typ, &row.host, &row.raw); err != nil {
 			return cairn.EventPage{}, fmt.Errorf("query events: %w", err)
 		}
-		row.unixNano = at.time
+		row.unixNano = at.Time
 		ev := s.rebuild(row)
 		if recheck != nil && !recheck.Match(&ev) {
 			continue
@@ -65,7 +66,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (cairn.Event, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT id, time, source, kind, type, host, raw FROM events WHERE id = ?`, id).
 		Scan(&row.id, &row.unixNano, &row.source, &row.kind, &row.typ, &row.host, &row.raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", truncate(id, 80))
+		return cairn.Event{}, cairn.Errorf(cairn.ENOTFOUND, "event %q not found", storeutil.Truncate(id, 80))
 	}
 	if err != nil {
 		return cairn.Event{}, fmt.Errorf("get event: %w", err)
@@ -97,15 +98,6 @@ func (s *Store) rebuild(r storedRow) cairn.Event {
 	return ev
 }
 
-// invalid returns err as an EINVALID error unless it already has a code.
-func invalid(err error) error {
-	var e *cairn.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	return cairn.Errorf(cairn.EINVALID, "%v", err)
-}
-
 // eventsQuery is the SQL of an EventQuery.
 type eventsQuery struct {
 	sql   string
@@ -118,14 +110,9 @@ type eventsQuery struct {
 
 // buildQuery turns q into SQL, with every value as an argument.
 func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return eventsQuery{}, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
+	limit, err := storeutil.PageLimit(q.Limit)
+	if err != nil {
+		return eventsQuery{}, err
 	}
 
 	var where []string
@@ -134,7 +121,7 @@ func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
 	if strings.TrimSpace(q.Filter) != "" {
 		expr, err := filter.Parse(q.Filter)
 		if err != nil {
-			return eventsQuery{}, invalid(err)
+			return eventsQuery{}, storeutil.Invalid(err)
 		}
 		d := s.Dialect()
 		w, a := expr.SQL(d, len(args))
@@ -146,14 +133,14 @@ func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "time >= ?")
-		args = append(args, unixNano(q.Since))
+		args = append(args, storeutil.UnixNano(q.Since))
 	}
 	if !q.Until.IsZero() {
 		where = append(where, "time < ?")
-		args = append(args, unixNano(q.Until))
+		args = append(args, storeutil.UnixNano(q.Until))
 	}
 	if q.Cursor != "" {
-		c, err := parseCursor(q.Cursor, q.Oldest)
+		c, err := storeutil.ParseCursor(q.Cursor, q.Oldest)
 		if err != nil {
 			return eventsQuery{}, err
 		}
@@ -164,7 +151,7 @@ func (s *Store) buildQuery(q cairn.EventQuery) (eventsQuery, error) {
 		} else {
 			where = append(where, "time <= ? AND (time < ? OR seq < ?)")
 		}
-		args = append(args, c.time, c.time, c.seq)
+		args = append(args, c.Time, c.Time, c.Seq)
 	}
 
 	var sb strings.Builder

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -55,7 +56,7 @@ type Store struct {
 	procs  processStmts
 	log    *slog.Logger
 	now    func() time.Time
-	cols   columnSet
+	cols   storeutil.ColumnSet
 	ckpt   *checkpointer // nil for an in-memory database
 
 	closeOnce sync.Once
@@ -185,6 +186,6 @@ func (s *Store) close() error {
 // fields that have columns of their own mapped to them.
 func (s *Store) Dialect() filter.Dialect {
 	d := filter.SQLite
-	d.Columns = s.cols.dialectColumns()
+	d.Columns = s.cols.DialectColumns()
 	return d
 }

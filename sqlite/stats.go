@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // Stats returns the number of events, of dead letters, and of events by
@@ -39,13 +40,9 @@ func (s *Store) Stats(ctx context.Context) (cairn.Stats, error) {
 // means DefaultLimit and is capped at MaxLimit. A negative limit is
 // EINVALID.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]cairn.DeadLetter, error) {
-	switch {
-	case limit < 0:
-		return nil, cairn.Errorf(cairn.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
+	limit, err := storeutil.PageLimit(limit)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT time, origin, position, format, reason, raw
 FROM dead_letters ORDER BY time DESC, seq DESC LIMIT ?`, limit)

@@ -2,16 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
-// insertEventSQL inserts one event; the hot columns follow hotColumnDefs.
+// insertEventSQL inserts one event; the hot columns follow storeutil.HotColumnDefs.
 const insertEventSQL = `INSERT INTO events (id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
 	fields, raw)
@@ -110,7 +107,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if raw == nil {
 			raw = []byte{}
 		}
-		if _, err := stmt.ExecContext(ctx, deadLetterID(d), unixNano(t), d.Origin, d.Position, d.Format, d.Reason, raw); err != nil {
+		if _, err := stmt.ExecContext(ctx, storeutil.DeadLetterID(d), storeutil.UnixNano(t), d.Origin, d.Position, d.Format, d.Reason, raw); err != nil {
 			return fmt.Errorf("write dead letters: %w", err)
 		}
 	}
@@ -118,38 +115,4 @@ VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		return fmt.Errorf("write dead letters: %w", err)
 	}
 	return nil
-}
-
-// deadLetterID hashes what identifies a dead letter: where it was read and
-// its bytes. Each part is length-prefixed so that no two different letters
-// hash the same input.
-func deadLetterID(d cairn.DeadLetter) string {
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte(d.Origin), []byte(d.Position), d.Raw} {
-		var n [8]byte
-		l := uint64(len(part))
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write(part)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// unixNano returns t in unix nanoseconds, clamped to the range an int64
-// holds (years 1678 to 2262), which keeps order for any time.
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }

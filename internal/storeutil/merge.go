@@ -1,4 +1,4 @@
-package postgres
+package storeutil
 
 import (
 	"reflect"
@@ -35,8 +35,8 @@ func levelFlags(l int) cairn.NodeFlags {
 	return 0
 }
 
-// mergeNode merges b, written later, into a, both with the same key, as
-// cairn.ProcessWriter documents and as the SQLite store merges:
+// MergeNode merges b, written later, into a, both with the same key, as
+// cairn.ProcessWriter documents:
 //
 //   - The better description is kept (full over partial over placeholder;
 //     a, the first, between equals), and its unknown (zero) values are
@@ -48,7 +48,7 @@ func levelFlags(l int) cairn.NodeFlags {
 //     FlagConflict and keeps a as it is, unless a is a placeholder, which
 //     describes nothing of its own: then b replaces it.
 //   - Other flags accumulate; LastSeen and ExitTime take the latest.
-func mergeNode(a, b cairn.ProcessNode) cairn.ProcessNode {
+func MergeNode(a, b cairn.ProcessNode) cairn.ProcessNode {
 	conflict := a.Process.PID != 0 && b.Process.PID != 0 && a.Process.PID != b.Process.PID ||
 		a.Process.Binary != "" && b.Process.Binary != "" && a.Process.Binary != b.Process.Binary
 	la, lb := level(a.Flags), level(b.Flags)
@@ -124,4 +124,57 @@ func fillZero[T any](dst, src *T) {
 			f.Set(s.Field(i))
 		}
 	}
+}
+
+// NormalNode returns n with its key, parent key and host as the stores
+// keep them (see JSONText), so that a key matches the exec_id of its
+// events.
+func NormalNode(n cairn.ProcessNode) cairn.ProcessNode {
+	n.Key, n.ParentKey, n.Host = JSONText(n.Key), JSONText(n.ParentKey), JSONText(n.Host)
+	return n
+}
+
+// BatchKeys checks that every node has a key (EINVALID otherwise) and
+// lists the batch's normal keys (see NormalNode) in the order they first
+// appear, which is the order new rows get and so breaks ties between
+// children, with the index of each in the list.
+func BatchKeys(nodes []cairn.ProcessNode) (keys []string, index map[string]int, err error) {
+	for i := range nodes {
+		if nodes[i].Key == "" {
+			return nil, nil, cairn.Errorf(cairn.EINVALID, "process node %d of %d has no key", i+1, len(nodes))
+		}
+	}
+	index = make(map[string]int, len(nodes))
+	keys = make([]string, 0, len(nodes))
+	for i := range nodes {
+		k := JSONText(nodes[i].Key)
+		if _, ok := index[k]; !ok {
+			index[k] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	return keys, index, nil
+}
+
+// MergeBatch returns the node to store for each of keys (from BatchKeys
+// with index): the stored node, when stored returns one for the key, with
+// the batch's nodes of that key merged into it in the order written (see
+// MergeNode).
+func MergeBatch(keys []string, index map[string]int, stored func(key string) (cairn.ProcessNode, bool),
+	nodes []cairn.ProcessNode) []cairn.ProcessNode {
+	merged := make([]cairn.ProcessNode, len(keys))
+	have := make([]bool, len(keys))
+	for j, k := range keys {
+		merged[j], have[j] = stored(k)
+	}
+	for i := range nodes {
+		n := NormalNode(nodes[i])
+		j := index[n.Key]
+		if have[j] {
+			merged[j] = MergeNode(merged[j], n)
+		} else {
+			merged[j], have[j] = n, true
+		}
+	}
+	return merged
 }

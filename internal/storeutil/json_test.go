@@ -1,13 +1,14 @@
-package sqlite_test
+package storeutil_test
 
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/internal/storetest"
-	"github.com/cairn-cdr/cairn/sqlite"
+	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
 // decodeJSON parses s, failing the test when it is not valid JSON.
@@ -18,6 +19,12 @@ func decodeJSON(t *testing.T, s string) any {
 		t.Fatalf("invalid JSON %q: %v", s, err)
 	}
 	return v
+}
+
+// fieldsJSON is the fields JSON the zero JSONWriter writes.
+func fieldsJSON(flat map[string]any) (string, error) {
+	b, err := storeutil.JSONWriter{}.AppendFields(nil, flat)
+	return string(b), err
 }
 
 func TestFieldsJSONMatchesEncodingJSON(t *testing.T) {
@@ -32,7 +39,7 @@ func TestFieldsJSONMatchesEncodingJSON(t *testing.T) {
 		flats = append(flats, field.Flatten(&ev))
 	}
 	for _, flat := range flats {
-		got, err := sqlite.FieldsJSON(flat)
+		got, err := fieldsJSON(flat)
 		if err != nil {
 			t.Fatalf("FieldsJSON(%v): %v", flat, err)
 		}
@@ -54,7 +61,7 @@ func FuzzFieldsJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, val, key string) {
 		flat := map[string]any{key: val, "list": []string{val, key}, "n": int64(len(val))}
-		got, err := sqlite.FieldsJSON(flat)
+		got, err := fieldsJSON(flat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +80,7 @@ func BenchmarkFieldsJSON(b *testing.B) {
 	flats := []map[string]any{field.Flatten(&evs[0]), field.Flatten(&evs[1])}
 	b.Run("cairn", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			if _, err := sqlite.FieldsJSON(flats[i%2]); err != nil {
+			if _, err := fieldsJSON(flats[i%2]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -91,4 +98,52 @@ func BenchmarkFieldsJSON(b *testing.B) {
 			field.Flatten(&ev)
 		}
 	})
+}
+
+func TestJSONWriterOptions(t *testing.T) {
+	fix := func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), `\u0000`, `\ufffd`)) }
+	for _, tt := range []struct {
+		name string
+		w    storeutil.JSONWriter
+		v    any
+		want string
+	}{
+		{"string", storeutil.JSONWriter{}, "a\x00<&>\u2028\xff", `"a\u0000<&>\u2028\ufffd"`},
+		{"string no NUL", storeutil.JSONWriter{NoNUL: true}, "a\x00\x01", `"a\ufffd\u0001"`},
+		{"list", storeutil.JSONWriter{NoNUL: true}, []string{"x", "\x00"}, `["x","\ufffd"]`},
+		{"nil list", storeutil.JSONWriter{}, []string(nil), `null`},
+		{"other type", storeutil.JSONWriter{}, map[string]string{"k": "\x00"}, `{"k":"\u0000"}`},
+		{"other type fixed", storeutil.JSONWriter{Fix: fix}, map[string]string{"k": "\x00"}, `{"k":"\ufffd"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.w.AppendValue([]byte("x"), tt.v)
+			if err != nil || string(got) != "x"+tt.want {
+				t.Errorf("AppendValue(%q) = %s, %v; want x%s", tt.v, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestJSONWriterError(t *testing.T) {
+	fixed := false
+	w := storeutil.JSONWriter{Fix: func(b []byte) []byte { fixed = true; return b }}
+	got, err := w.AppendFields(nil, map[string]any{"c": make(chan int)})
+	if err == nil || fixed {
+		t.Errorf("AppendFields(chan) = %s, %v (fixed %v); want an error and no fix", got, err, fixed)
+	}
+}
+
+func TestJSONList(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, "[]"},
+		{[]string{}, "[]"},
+		{[]string{"a", "<b>"}, `["a","<b>"]`},
+	} {
+		if got := (storeutil.JSONWriter{}).JSONList(tt.in); got != tt.want {
+			t.Errorf("JSONList(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
 }

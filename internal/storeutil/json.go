@@ -1,4 +1,4 @@
-package sqlite
+package storeutil
 
 import (
 	"encoding/json"
@@ -6,12 +6,24 @@ import (
 	"unicode/utf8"
 )
 
-// appendFieldsJSON appends the flattened fields as a JSON object, keys in
-// map order (JSON objects are unordered, and sorting costs as much as
-// writing the values). It writes what encoding/json writes for the value
-// types field.Flatten gives (string, int64, bool, []string) without
-// reflection, and falls back to encoding/json for any other type.
-func appendFieldsJSON(dst []byte, flat map[string]any) ([]byte, error) {
+// JSONWriter writes the fields JSON of the stores without reflection for
+// the value types field.Flatten gives (string, int64, int, bool, nil,
+// []string), with encoding/json for any other type. Its zero value writes
+// what encoding/json writes, but for leaving <, > and & unescaped, which
+// JSON allows.
+type JSONWriter struct {
+	// NoNUL writes a NUL character as \ufffd rather than \u0000, for
+	// PostgreSQL's jsonb, which cannot hold \u0000.
+	NoNUL bool
+	// Fix, when not nil, rewrites what encoding/json writes for a value of
+	// another type (for instance to replace \u0000 there too).
+	Fix func([]byte) []byte
+}
+
+// AppendFields appends the flattened fields as a JSON object, keys in map
+// order (JSON objects are unordered, and sorting costs as much as writing
+// the values).
+func (w JSONWriter) AppendFields(dst []byte, flat map[string]any) ([]byte, error) {
 	dst = append(dst, '{')
 	first := true
 	for k, v := range flat {
@@ -19,20 +31,21 @@ func appendFieldsJSON(dst []byte, flat map[string]any) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, k)
+		dst = w.AppendString(dst, k)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = appendJSONValue(dst, v); err != nil {
+		if dst, err = w.AppendValue(dst, v); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-func appendJSONValue(dst []byte, v any) ([]byte, error) {
+// AppendValue appends v as JSON.
+func (w JSONWriter) AppendValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
-		return appendJSONString(dst, v), nil
+		return w.AppendString(dst, v), nil
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
 	case int:
@@ -50,12 +63,18 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, s)
+			dst = w.AppendString(dst, s)
 		}
 		return append(dst, ']'), nil
 	}
 	b, err := json.Marshal(v)
-	return append(dst, b...), err
+	if err != nil {
+		return dst, err
+	}
+	if w.Fix != nil {
+		b = w.Fix(b)
+	}
+	return append(dst, b...), nil
 }
 
 const hexDigits = "0123456789abcdef"
@@ -69,10 +88,10 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONString appends s as a JSON string. Like encoding/json it
-// replaces each byte of invalid UTF-8 by U+FFFD, so the text read back is
-// the same; unlike it, it leaves <, > and & unescaped, which JSON allows.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string. Like encoding/json it replaces
+// each byte of invalid UTF-8 by U+FFFD, so the text read back is the
+// same; unlike it, it leaves <, > and & unescaped, which JSON allows.
+func (w JSONWriter) AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -83,15 +102,17 @@ func appendJSONString(dst []byte, s string) []byte {
 		}
 		if c < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			switch {
+			case c == '"' || c == '\\':
 				dst = append(dst, '\\', c)
-			case '\n':
+			case c == '\n':
 				dst = append(dst, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				dst = append(dst, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				dst = append(dst, '\\', 't')
+			case c == 0 && w.NoNUL:
+				dst = append(dst, `\ufffd`...)
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
@@ -120,4 +141,13 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// JSONList returns vs as a JSON array as w writes it, [] when empty.
+func (w JSONWriter) JSONList(vs []string) string {
+	if vs == nil {
+		vs = []string{}
+	}
+	b, _ := w.AppendValue(nil, vs) // strings never fail
+	return string(b)
 }
