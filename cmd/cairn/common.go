@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/internal/when"
+	"github.com/cairn-cdr/cairn/postgres"
 	"github.com/cairn-cdr/cairn/sqlite"
 )
 
@@ -51,7 +53,7 @@ func dbFlag(fs *flag.FlagSet, e *env) *string {
 	if v := e.getenv("CAIRN_DB"); v != "" {
 		def = v
 	}
-	return fs.String("db", def, "store: an SQLite file path (env CAIRN_DB)")
+	return fs.String("db", def, "store: an SQLite file path, or a PostgreSQL URL postgres://user@host/db[?schema=NAME] (env CAIRN_DB)")
 }
 
 // outputFlag adds -o with the formats the command supports.
@@ -69,8 +71,21 @@ func checkOutput(e *env, got string, formats ...string) bool {
 	return false
 }
 
-// openStore opens the store named by --db.
+// openStore opens the store named by --db: a PostgreSQL URL
+// (postgres://user@host:port/db?sslmode=disable, with an optional
+// schema=NAME parameter that cairn creates and uses), or an SQLite file.
 func openStore(ctx context.Context, dsn string) (cairn.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, cairn.Errorf(cairn.EINVALID, "--db: not a PostgreSQL URL: %v", err)
+		}
+		q := u.Query()
+		schema := q.Get("schema")
+		q.Del("schema")
+		u.RawQuery = q.Encode()
+		return postgres.Open(ctx, u.String(), postgres.Options{Schema: schema})
+	}
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
 }
 

@@ -48,16 +48,11 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	inputs := []ingest.Input{
-		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
-		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
-	}
 	dets, err := loadRules(e, nil, false, "")
 	if err != nil {
 		return fail(e, err)
 	}
-	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st),
-		Rules: dets.falco, Detectors: dets.other})
+	rep, err := ingestDemo(ctx, st, sc, dets)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -83,6 +78,17 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "\nNext:\n  cairn events --db %s --filter 'proc.name=nc'\n  cairn events --db %s --filter 'ct.name=StopLogging'\n  cairn detections --db %s --filter 'severity>=high'\n  cairn tree --db %s ID    (an ID from the events list: its process tree and what happened around it)\n", *db, *db, *db, *db)
 	return rep.ExitCode()
+}
+
+// ingestDemo ingests the demo's records through the same decoders and
+// detectors as any other input.
+func ingestDemo(ctx context.Context, st cairn.Store, sc *demo.Scenario, dets detectors) (*ingest.Report, error) {
+	inputs := []ingest.Input{
+		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
+		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
+	}
+	return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st),
+		Rules: dets.falco, Detectors: dets.other})
 }
 
 func memInput(origin string, data []byte) ingest.Input {

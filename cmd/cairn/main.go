@@ -41,6 +41,7 @@ func commands() []command {
 		{"events", "list stored events, filtered", runEvents},
 		{"detections", "list detections, filtered, identical ones grouped", runDetections},
 		{"tree", "show an event's process tree and what happened around it", runTree},
+		{"serve", "serve the JSON API (events, detections, trees, exceptions, ingest) with token auth", runServe},
 		{"exceptions", "add an exception from a detection (with a backtest), list or remove exceptions", runExceptions},
 		{"audit", "list the audit log: who changed what and when", runAudit},
 		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/server"
+)
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "serve", "",
+		"Serves the JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json) and /healthz.\n"+
+			"Creates an admin token at start and prints it once; requests carry it as Authorization: Bearer TOKEN.\n"+
+			"Listens on loopback unless --allow-remote: the API has no TLS of its own (put it behind a TLS proxy).")
+	db := dbFlag(fs, e)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	withDemo := fs.Bool("demo", false, "load the demo scenarios into the store first")
+	allowRemote := fs.Bool("allow-remote", false, "listen on a non-loopback address without TLS (behind a TLS proxy)")
+	var rules rulesFlag
+	fs.Var(&rules, "rules", "rules file or directory (Falco or Sigma) beside cairn's pack (repeatable)")
+	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack and analytics")
+	ranges := fs.String("aws-ip-ranges", "", "AWS's ip-ranges.json for the instance-credentials analytic")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if !noArguments(e, fs) {
+		return exitUsage
+	}
+	if !*allowRemote && !loopback(*addr) {
+		fmt.Fprintf(e.stderr, "cairn serve: %s is not a loopback address; the API has no TLS of its own: put it behind a TLS proxy and pass --allow-remote\n", *addr)
+		return exitUsage
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+	dets, err := loadRules(e, rules, *noPack, *ranges)
+	if err != nil {
+		return fail(e, err)
+	}
+	if *withDemo {
+		sc, err := demo.Generate(demo.Options{Seed: 1, Now: time.Now()})
+		if err != nil {
+			return fail(e, err)
+		}
+		if _, err := ingestDemo(ctx, st, sc, dets); err != nil {
+			return fail(e, err)
+		}
+	}
+	// One set of detectors for the server's life, so that correlation
+	// windows and analytics span requests; the server runs one ingest at
+	// a time.
+	var mu sync.Mutex
+	ingestFn := func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
+			Rules: dets.falco, Detectors: dets.other})
+	}
+	tokens := &server.MemTokens{}
+	secret, err := tokens.NewToken("admin", server.RoleAdmin)
+	if err != nil {
+		return fail(e, err)
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: tokens, Version: version, Logger: log})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail(e, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(e.stdout, "cairn serve: listening on http://%s (API under /api/v1)\nadmin token (shown once, not stored): %s\n", ln.Addr(), secret)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shut); err != nil {
+			return fail(e, err)
+		}
+		return exitOK
+	case err := <-done:
+		if errors.Is(err, http.ErrServerClosed) {
+			return exitOK
+		}
+		return fail(e, err)
+	}
+}
+
+// loopback reports whether addr's host is a loopback address or name.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
