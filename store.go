@@ -97,5 +97,27 @@ type Store interface {
 	HitReader
 	ExceptionStore
 	AuditLog
+	TokenStore
 	Close() error
+}
+
+// TokenStore keeps the API's tokens. Creating and revoking one writes the
+// audit entry in the same transaction; neither the secret nor its hash is
+// ever written to the audit log.
+type TokenStore interface {
+	// CreateToken stores t (EINVALID when it lacks a name, a role or a
+	// hex SHA-256 Hash; ECONFLICT when its name or hash is taken, by a
+	// revoked token too) and appends audit, whose Object the store sets
+	// to t.Name and whose empty Action becomes "token.create".
+	CreateToken(ctx context.Context, t APIToken, audit AuditEntry) error
+	// TokenByHash returns the token whose secret hashes to hash, or
+	// ENOTFOUND when there is none or it is revoked.
+	TokenByHash(ctx context.Context, hash string) (APIToken, error)
+	// Tokens returns every token, revoked ones included, oldest first.
+	Tokens(ctx context.Context) ([]APIToken, error)
+	// RevokeToken revokes the token of the name (ENOTFOUND when there is
+	// no such token or it is already revoked) and appends audit, whose
+	// Object the store sets to name and whose empty Action becomes
+	// "token.revoke".
+	RevokeToken(ctx context.Context, name string, audit AuditEntry) error
 }

@@ -34,6 +34,9 @@ func roleAllows(role, need string) bool {
 	return r > 0 && r >= roleRank[need]
 }
 
+// KnownRole reports whether role is one of the roles above.
+func KnownRole(role string) bool { return roleRank[role] > 0 }
+
 // Token is who a bearer secret authenticates: Name is recorded as the
 // actor of what the token changes.
 type Token struct {
@@ -137,6 +140,29 @@ func (m *MemTokens) Lookup(_ context.Context, secret string) (Token, error) {
 		return Token{}, cairn.Errorf(cairn.ENOTFOUND, "no such token")
 	}
 	return found, nil
+}
+
+// StoreTokens is a TokenStore on a store's tokens (cairn.TokenStore),
+// which keeps the SHA-256 hashes of the secrets only. A revoked token is
+// found no more, from the next request on.
+type StoreTokens struct {
+	Store cairn.TokenStore
+}
+
+var _ TokenStore = StoreTokens{}
+
+// Lookup finds the token by the hash of the secret and compares the
+// stored hash with it in constant time before trusting it.
+func (s StoreTokens) Lookup(ctx context.Context, secret string) (Token, error) {
+	h := HashSecret(secret)
+	t, err := s.Store.TokenByHash(ctx, h)
+	if err != nil {
+		return Token{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(h), []byte(t.Hash)) != 1 || t.Revoked {
+		return Token{}, cairn.Errorf(cairn.ENOTFOUND, "no such token")
+	}
+	return Token{Name: t.Name, Role: t.Role}, nil
 }
 
 // authenticate returns the token of the request's bearer secret, or an

@@ -138,3 +138,100 @@ func TestMemTokens(t *testing.T) {
 		t.Fatalf("HashSecret(abc) = %s", h)
 	}
 }
+
+// storeTokenFunc is a cairn.TokenStore whose TokenByHash is a function;
+// its other methods are not used by StoreTokens.
+type storeTokenFunc func(hash string) (cairn.APIToken, error)
+
+func (f storeTokenFunc) TokenByHash(_ context.Context, hash string) (cairn.APIToken, error) {
+	return f(hash)
+}
+func (storeTokenFunc) CreateToken(context.Context, cairn.APIToken, cairn.AuditEntry) error {
+	return errors.New("unused")
+}
+func (storeTokenFunc) Tokens(context.Context) ([]cairn.APIToken, error) {
+	return nil, errors.New("unused")
+}
+func (storeTokenFunc) RevokeToken(context.Context, string, cairn.AuditEntry) error {
+	return errors.New("unused")
+}
+
+// StoreTokens trusts a stored token only when its hash is the secret's
+// and it is not revoked, and passes the store's errors on.
+func TestStoreTokensLookup(t *testing.T) {
+	ctx := context.Background()
+	const secret = "cairn_test-secret"
+	failure := errors.New("disk on fire")
+	tests := []struct {
+		name   string
+		stored cairn.APIToken
+		err    error
+		want   server.Token
+		code   string
+	}{
+		{"match", cairn.APIToken{Name: "ci", Role: server.RoleAnalyst, Hash: server.HashSecret(secret)}, nil,
+			server.Token{Name: "ci", Role: server.RoleAnalyst}, ""},
+		{"other hash", cairn.APIToken{Name: "ci", Role: server.RoleAdmin, Hash: server.HashSecret("other")}, nil, server.Token{}, cairn.ENOTFOUND},
+		{"empty hash", cairn.APIToken{Name: "ci", Role: server.RoleAdmin}, nil, server.Token{}, cairn.ENOTFOUND},
+		{"revoked", cairn.APIToken{Name: "ci", Role: server.RoleAdmin, Hash: server.HashSecret(secret), Revoked: true}, nil, server.Token{}, cairn.ENOTFOUND},
+		{"not found", cairn.APIToken{}, cairn.Errorf(cairn.ENOTFOUND, "no"), server.Token{}, cairn.ENOTFOUND},
+		{"store fails", cairn.APIToken{}, failure, server.Token{}, cairn.EINTERNAL},
+	}
+	for _, tt := range tests {
+		var asked string
+		s := server.StoreTokens{Store: storeTokenFunc(func(hash string) (cairn.APIToken, error) {
+			asked = hash
+			return tt.stored, tt.err
+		})}
+		got, err := s.Lookup(ctx, secret)
+		if got != tt.want || cairn.ErrorCode(err) != tt.code {
+			t.Errorf("%s: %+v, %v; want %+v, code %q", tt.name, got, err, tt.want, tt.code)
+		}
+		if asked != server.HashSecret(secret) {
+			t.Errorf("%s: asked the store for %q, want the secret's hash", tt.name, asked)
+		}
+	}
+}
+
+// The server on a store's tokens: roles apply, every token change is
+// audited, and a revoked token is refused from the next request on.
+func TestStoreTokensServe(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(c *server.Config) { c.Tokens = server.StoreTokens{Store: c.Store} })
+	for _, role := range []string{server.RoleViewer, server.RoleAnalyst, server.RoleAdmin} {
+		secret := server.NewSecret()
+		tok := cairn.APIToken{Name: "stored-" + role, Role: role, Hash: server.HashSecret(secret), CreatedBy: "test"}
+		if err := e.st.CreateToken(ctx, tok, cairn.AuditEntry{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		e.secret[role] = secret
+	}
+	const exc = `{"from_detection":"nope","dry_run":true}`
+	if r := e.do(t, "GET", "/api/v1/events", server.RoleViewer, nil); r.status != 200 {
+		t.Errorf("viewer GET events: %d %s", r.status, r.body)
+	}
+	wantError(t, "viewer POST", e.do(t, "POST", "/api/v1/exceptions", server.RoleViewer, strings.NewReader(exc)), 403, "forbidden")
+	if r := e.do(t, "POST", "/api/v1/exceptions", server.RoleAnalyst, strings.NewReader(exc)); r.status != 404 {
+		t.Errorf("analyst POST exceptions: %d %s, want 404 (allowed, unknown detection)", r.status, r.body)
+	}
+	var audit struct {
+		Entries []cairn.AuditEntry `json:"entries"`
+	}
+	e.getJSON(t, "/api/v1/audit", server.RoleAdmin, &audit)
+	created := 0
+	for _, a := range audit.Entries {
+		if a.Action == cairn.ActionTokenCreate {
+			created++
+		}
+	}
+	if created != 3 {
+		t.Errorf("audit holds %d token.create entries, want 3: %+v", created, audit.Entries)
+	}
+	if err := e.st.RevokeToken(ctx, "stored-"+server.RoleViewer, cairn.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "revoked viewer", e.do(t, "GET", "/api/v1/events", server.RoleViewer, nil), 401, "unauthorized")
+	if r := e.do(t, "GET", "/api/v1/events", server.RoleAnalyst, nil); r.status != 200 {
+		t.Errorf("analyst after another token's revoke: %d", r.status)
+	}
+}

@@ -43,6 +43,7 @@ func commands() []command {
 		{"tree", "show an event's process tree and what happened around it", runTree},
 		{"serve", "serve the JSON API (events, detections, trees, exceptions, ingest) with token auth", runServe},
 		{"exceptions", "add an exception from a detection (with a backtest), list or remove exceptions", runExceptions},
+		{"tokens", "create, list or revoke the API tokens cairn serve accepts", runTokens},
 		{"audit", "list the audit log: who changed what and when", runAudit},
 		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},
 		{"fields", "list the field catalog", runFields},

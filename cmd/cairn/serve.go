@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/ingest"
@@ -19,7 +21,8 @@ import (
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "",
 		"Serves the JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json) and /healthz.\n"+
-			"Creates an admin token at start and prints it once; requests carry it as Authorization: Bearer TOKEN.\n"+
+			"Requests carry a token's secret as Authorization: Bearer SECRET; tokens are kept in the store (cairn tokens).\n"+
+			"On first start, when the store has no token, creates one named admin and prints its secret once.\n"+
 			"Listens on loopback unless --allow-remote: the API has no TLS of its own (put it behind a TLS proxy).")
 	db := dbFlag(fs, e)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -67,19 +70,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
 			Rules: dets.falco, Detectors: dets.other})
 	}
-	tokens := &server.MemTokens{}
-	secret, err := tokens.NewToken("admin", server.RoleAdmin)
-	if err != nil {
+	if err := firstToken(ctx, e, st); err != nil {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: tokens, Version: version, Logger: log})
+	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(e.stdout, "cairn serve: listening on http://%s (API under /api/v1)\nadmin token (shown once, not stored): %s\n", ln.Addr(), secret)
+	fmt.Fprintf(e.stdout, "cairn serve: listening on http://%s (API under /api/v1)\n", ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -96,6 +97,31 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 		return fail(e, err)
 	}
+}
+
+// firstToken creates a token named admin when the store has no token at
+// all and prints its secret, once; later starts print no secret. When
+// every stored token is revoked, it says how to create one.
+func firstToken(ctx context.Context, e *env, st cairn.TokenStore) error {
+	ts, err := st.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ts) > 0 {
+		if !slices.ContainsFunc(ts, func(t cairn.APIToken) bool { return !t.Revoked }) {
+			fmt.Fprintln(e.stderr, "cairn serve: every token is revoked; create one with: cairn tokens create --role admin --name NAME")
+		}
+		return nil
+	}
+	secret, err := createToken(ctx, st, "admin", server.RoleAdmin, actor(e))
+	if cairn.ErrorCode(err) == cairn.ECONFLICT {
+		return nil // another cairn serve created it just now
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "admin token (shown once): %s\n", secret)
+	fmt.Fprintln(e.stdout, "create a token per person or script with: cairn tokens create --role viewer|analyst|admin --name NAME")
+	return nil
 }
 
 // loopback reports whether addr's host is a loopback address or name.

@@ -67,6 +67,10 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ExceptionConcurrent", testExceptionConcurrent},
 		{"AuditLog", testAuditLog},
 		{"RuleHits", testRuleHits},
+		// API tokens: cairn.TokenStore.
+		{"TokenCreate", testTokenCreate},
+		{"TokenRevoke", testTokenRevoke},
+		{"TokenByHashUnknown", testTokenByHashUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
