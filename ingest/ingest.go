@@ -21,6 +21,8 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/falco"
+	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/metrics"
 	"github.com/cairn-cdr/cairn/proctree"
 )
 
@@ -57,6 +59,10 @@ type Options struct {
 	// the stored exceptions of Rules apply to their detections. Those
 	// that are Flushers are flushed when the inputs end.
 	Detectors []Detector
+	// Metrics, if set, counts what is stored (events by source,
+	// duplicates, dead letters, detections by severity, batches) and
+	// times each event's evaluation by Rules and Detectors.
+	Metrics *metrics.Ingest
 }
 
 // Detector raises detections from events seen in arrival order; a
@@ -235,7 +241,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			defer func() { rep.Suppressed = opts.Rules.Suppressed() - before }()
 		}
 	}
-	w := newWriter(ctx, opts.Store, procs, dets, rep)
+	w := newWriter(ctx, opts.Store, procs, dets, rep, opts.Metrics)
 	var total, base int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -248,6 +254,9 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
 	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, detectors: opts.Detectors, excepts: excepts}
+	if opts.Metrics != nil && (opts.Rules != nil || len(opts.Detectors) > 0) {
+		s.ruleEval = opts.Metrics.RuleEval
+	}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
 			break
@@ -306,6 +315,9 @@ type sink struct {
 	detectors []Detector
 	excepts   *exceptionRefresher
 	dets      []cairn.Detection
+	// ruleEval, if set, times each event's evaluation by rules and
+	// detectors.
+	ruleEval *metrics.Histogram
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
 	nodes map[string]cairn.ProcessNode
@@ -321,6 +333,10 @@ func (s *sink) Event(ev cairn.Event) error {
 		}
 		s.tree.Enrich(&ev)
 	}
+	var start time.Time
+	if s.ruleEval != nil {
+		start = time.Now()
+	}
 	if s.rules != nil {
 		for _, m := range s.rules.Eval(&ev) {
 			s.dets = append(s.dets, m.Detection(&ev))
@@ -332,6 +348,9 @@ func (s *sink) Event(ev cairn.Event) error {
 				s.dets = append(s.dets, det)
 			}
 		}
+	}
+	if s.ruleEval != nil {
+		s.ruleEval.Observe(time.Since(start).Seconds())
 	}
 	s.events = append(s.events, ev)
 	if len(s.events) >= s.batch {
@@ -415,7 +434,7 @@ type writer struct {
 	fail error
 }
 
-func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report) *writer {
+func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report, m *metrics.Ingest) *writer {
 	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -427,6 +446,9 @@ func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets c
 				if err := st.WriteDeadLetters(ctx, b.letters); err != nil {
 					w.setErr(fmt.Errorf("store dead letters: %w", err))
 					continue
+				}
+				if m != nil {
+					m.DeadLetters.Add(uint64(len(b.letters)))
 				}
 				w.mu.Lock()
 				rep.Rejected += len(b.letters)
@@ -463,6 +485,21 @@ func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets c
 					rep.BySource[string(ev.Source)]++
 				}
 				w.mu.Unlock()
+				countStored(m, b.events, res, b.dets)
+			} else if len(b.dets) > 0 {
+				// Detections decided at the end of the input (windows that
+				// close) come in a batch of their own.
+				if err := dets.WriteDetections(ctx, b.dets, nil); err != nil {
+					w.setErr(fmt.Errorf("store detections: %w", err))
+					continue
+				}
+				w.mu.Lock()
+				rep.Detections += len(b.dets)
+				w.mu.Unlock()
+				countStored(m, nil, cairn.WriteResult{}, b.dets)
+			}
+			if m != nil {
+				m.Batches.Inc()
 			}
 		}
 	}()
@@ -495,6 +532,21 @@ func (w *writer) close() error {
 	close(w.ch)
 	<-w.done
 	return w.err()
+}
+
+// countStored counts a batch's stored events and detections in m (nil:
+// none).
+func countStored(m *metrics.Ingest, evs []cairn.Event, res cairn.WriteResult, dets []cairn.Detection) {
+	if m == nil {
+		return
+	}
+	for _, ev := range evs {
+		m.Events.With(string(ev.Source)).Inc()
+	}
+	m.Duplicates.Add(uint64(res.Duplicates))
+	for _, d := range dets {
+		m.Detections.With(field.SeverityName(d.Severity)).Inc()
+	}
 }
 
 type countingReader struct {

@@ -156,6 +156,16 @@ func TestDetectors(t *testing.T) {
 	if det.seen != 3 || rep.Detections != 4 {
 		t.Fatalf("detector saw %d execs, report has %d detections; want 3 and 4", det.seen, rep.Detections)
 	}
+	// A batch size that divides the input: the flushed detection comes
+	// in a batch without events, and is stored all the same.
+	st2, det2 := mustStore(t), &countDetector{}
+	rep, err = ingest.Run(context.Background(), []ingest.Input{in}, ingest.Options{Store: st2, BatchSize: 3, Detectors: []ingest.Detector{det2}})
+	if err != nil || rep.Detections != 4 {
+		t.Fatalf("batch size 3: %d detections, %v; want 4", rep.Detections, err)
+	}
+	if page, err := st2.QueryDetections(context.Background(), cairn.DetectionQuery{Limit: 10}); err != nil || len(page.Detections) != 4 {
+		t.Fatalf("batch size 3: %d stored, %v", len(page.Detections), err)
+	}
 	page, err := st.QueryDetections(context.Background(), cairn.DetectionQuery{Limit: 10})
 	if err != nil || len(page.Detections) != 4 {
 		t.Fatalf("stored detections: %d, %v", len(page.Detections), err)

@@ -1,8 +1,9 @@
 // Package server is cairn's HTTP JSON API: events, detections, process
 // trees, exceptions, the audit log and ingest, under /api/v1, for
-// `cairn serve`. It uses net/http only; every response is JSON, and every
-// request but /healthz and the OpenAPI document needs a bearer token
-// whose role allows it.
+// `cairn serve`. It uses net/http only; every response is JSON (but the
+// Prometheus metrics at /metrics), and every request but /healthz,
+// /metrics and the OpenAPI document needs a bearer token whose role
+// allows it.
 package server
 
 import (
@@ -44,7 +45,16 @@ type Config struct {
 	// MaxIngestBytes caps an ingest request's body; 0 means
 	// DefaultMaxIngestBytes.
 	MaxIngestBytes int64
+	// Metrics, if set, answers GET /metrics (a metrics.Registry serves
+	// the Prometheus text format). It needs no token, so that Prometheus
+	// can scrape it: it shows counts, and source and severity names, never
+	// event content. A deployment that must hide it filters the path at
+	// its TLS proxy. nil: /metrics answers not_found.
+	Metrics http.Handler
 }
+
+// metricsPath is where Config.Metrics is served.
+const metricsPath = "/metrics"
 
 // DefaultMaxIngestBytes caps an ingest body unless Config says otherwise.
 const DefaultMaxIngestBytes = 64 << 20
@@ -97,6 +107,11 @@ func New(cfg Config) http.Handler {
 	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern(), s.wrap(rt))
+	}
+	// /metrics is outside the API and its route table: it is not JSON,
+	// not in the OpenAPI document, and is Prometheus's to read.
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET "+metricsPath, cfg.Metrics)
 	}
 	return s
 }

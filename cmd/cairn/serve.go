@@ -15,12 +15,18 @@ import (
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/metrics"
 	"github.com/cairn-cdr/cairn/server"
 )
+
+// processStart is when the process started, for process_start_time_seconds.
+var processStart = time.Now()
 
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "",
 		"Serves the JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json) and /healthz.\n"+
+			"Serves Prometheus metrics at /metrics without a token (counts only: events by source, duplicates, dead letters,\n"+
+			"detections by severity, rule evaluation time, batches); behind --allow-remote, filter /metrics at the proxy if needed.\n"+
 			"Requests carry a token's secret as Authorization: Bearer SECRET; tokens are kept in the store (cairn tokens).\n"+
 			"On first start, when the store has no token, creates one named admin and prints its secret once.\n"+
 			"Listens on loopback unless --allow-remote: the API has no TLS of its own (put it behind a TLS proxy).")
@@ -60,6 +66,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 			return fail(e, err)
 		}
 	}
+	reg := metrics.NewRegistry()
+	metrics.RegisterProcess(reg, processStart)
+	ingestMetrics := metrics.NewIngest(reg)
 	// One set of detectors for the server's life, so that correlation
 	// windows and analytics span requests; the server runs one ingest at
 	// a time.
@@ -68,13 +77,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		mu.Lock()
 		defer mu.Unlock()
 		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
-			Rules: dets.falco, Detectors: dets.other})
+			Rules: dets.falco, Detectors: dets.other, Metrics: ingestMetrics})
 	}
 	if err := firstToken(ctx, e, st); err != nil {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log})
+	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
