@@ -59,6 +59,9 @@ type Options struct {
 	// the stored exceptions of Rules apply to their detections. Those
 	// that are Flushers are flushed when the inputs end.
 	Detectors []Detector
+	// OnDetections, if set, is called with each batch of detections once
+	// the store has committed them (notifications); it must not block.
+	OnDetections func([]cairn.Detection)
 	// Metrics, if set, counts what is stored (events by source,
 	// duplicates, dead letters, detections by severity, batches) and
 	// times each event's evaluation by Rules and Detectors.
@@ -242,6 +245,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 		}
 	}
 	w := newWriter(ctx, opts.Store, procs, dets, rep, opts.Metrics)
+	w.onDetections = opts.OnDetections
 	var total, base int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -432,10 +436,17 @@ type writer struct {
 	done chan struct{}
 	mu   sync.Mutex
 	fail error
+	// onDetections is set before the first batch is sent.
+	onDetections func([]cairn.Detection)
 }
 
 func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report, m *metrics.Ingest) *writer {
 	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
+	committed := func(ds []cairn.Detection) {
+		if w.onDetections != nil && len(ds) > 0 {
+			w.onDetections(ds)
+		}
+	}
 	go func() {
 		defer close(w.done)
 		for b := range w.ch {
@@ -477,6 +488,7 @@ func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets c
 						continue
 					}
 				}
+				committed(b.dets)
 				w.mu.Lock()
 				rep.Detections += len(b.dets)
 				rep.Accepted += res.Inserted
@@ -493,6 +505,7 @@ func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets c
 					w.setErr(fmt.Errorf("store detections: %w", err))
 					continue
 				}
+				committed(b.dets)
 				w.mu.Lock()
 				rep.Detections += len(b.dets)
 				w.mu.Unlock()

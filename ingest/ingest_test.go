@@ -149,7 +149,13 @@ func TestDetectors(t *testing.T) {
 		return io.NopCloser(strings.NewReader(data)), nil
 	}}
 	det := &countDetector{}
-	rep, err := ingest.Run(context.Background(), []ingest.Input{in}, ingest.Options{Store: st, BatchSize: 2, Detectors: []ingest.Detector{det}})
+	var notified []string
+	rep, err := ingest.Run(context.Background(), []ingest.Input{in}, ingest.Options{Store: st, BatchSize: 2, Detectors: []ingest.Detector{det},
+		OnDetections: func(ds []cairn.Detection) {
+			for _, d := range ds {
+				notified = append(notified, d.ID)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +175,8 @@ func TestDetectors(t *testing.T) {
 	page, err := st.QueryDetections(context.Background(), cairn.DetectionQuery{Limit: 10})
 	if err != nil || len(page.Detections) != 4 {
 		t.Fatalf("stored detections: %d, %v", len(page.Detections), err)
+	}
+	if len(notified) != 4 {
+		t.Errorf("OnDetections saw %d detections, want the 4 stored", len(notified))
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/metrics"
+	"github.com/cairn-cdr/cairn/notify"
 	"github.com/cairn-cdr/cairn/server"
 )
 
@@ -38,8 +40,25 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&rules, "rules", "rules file or directory (Falco or Sigma) beside cairn's pack (repeatable)")
 	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack and analytics")
 	ranges := fs.String("aws-ip-ranges", "", "AWS's ip-ranges.json for the instance-credentials analytic")
+	webhook := fs.String("notify-webhook", "", "POST each new detection at or above --notify-severity as JSON to this URL")
+	slack := fs.String("notify-slack", "", "post a line per new detection at or above --notify-severity to this Slack-compatible incoming webhook")
+	notifySev := fs.String("notify-severity", "high", "lowest severity notified: info|low|medium|high|critical")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	notifier, err := newNotifier(*webhook, *slack, *notifySev)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cairn serve: %v\n", err)
+		return exitUsage
+	}
+	var onDetections func([]cairn.Detection)
+	if notifier != nil {
+		onDetections = notifier.Notify
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			notifier.Close(ctx)
+		}()
 	}
 	if !noArguments(e, fs) {
 		return exitUsage
@@ -77,7 +96,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		mu.Lock()
 		defer mu.Unlock()
 		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
-			Rules: dets.falco, Detectors: dets.other, Metrics: ingestMetrics})
+			Rules: dets.falco, Detectors: dets.other, Metrics: ingestMetrics, OnDetections: onDetections})
 	}
 	if err := firstToken(ctx, e, st); err != nil {
 		return fail(e, err)
@@ -144,4 +163,28 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// newNotifier makes the notifier of the --notify flags, nil when none is
+// set.
+func newNotifier(webhook, slack, severity string) (*notify.Notifier, error) {
+	min, ok := field.SeverityRank(severity)
+	if !ok {
+		return nil, fmt.Errorf("--notify-severity %q: want info, low, medium, high or critical", severity)
+	}
+	var targets []notify.Target
+	for _, t := range []notify.Target{{Kind: notify.KindWebhook, URL: webhook}, {Kind: notify.KindSlack, URL: slack}} {
+		if t.URL == "" {
+			continue
+		}
+		t.MinSeverity = min
+		if err := t.Validate(); err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	return notify.New(targets, notify.Options{}), nil
 }

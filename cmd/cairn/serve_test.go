@@ -226,3 +226,22 @@ func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+func TestNotifierFlags(t *testing.T) {
+	if n, err := newNotifier("", "", "high"); n != nil || err != nil {
+		t.Errorf("no targets: %v %v", n, err)
+	}
+	if _, err := newNotifier("http://127.0.0.1:9/hook", "", "loud"); err == nil {
+		t.Error("bad severity accepted")
+	}
+	if _, err := newNotifier("ftp://x/", "", "high"); err == nil {
+		t.Error("bad URL accepted")
+	}
+	n, err := newNotifier("http://127.0.0.1:9/hook", "https://hooks.example/services/x", "critical")
+	if err != nil || n == nil {
+		t.Fatalf("two targets: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n.Close(ctx)
+}
