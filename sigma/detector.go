@@ -84,7 +84,6 @@ func NewDetector(rs *RuleSet, opts DetectorOptions) (*Detector, error) {
 func correlationCondition(c CorrelationCondition) correlate.Condition {
 	var out correlate.Condition
 	for op, v := range c.Ops {
-		v := v
 		switch op {
 		case "gt":
 			out.GT = &v

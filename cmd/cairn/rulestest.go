@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
+	"path/filepath"
 
 	"github.com/cairn-cdr/cairn/rulepack"
 	"github.com/cairn-cdr/cairn/ruletest"
@@ -44,11 +44,9 @@ func runRulesTest(ctx context.Context, e *env, args []string) int {
 		if err := ruletest.Check(cs); err != nil {
 			return fail(e, err)
 		}
-		for _, c := range cs {
-			if fs.NArg() > 0 || len(rules) > 0 || strings.HasPrefix(c.File, "sigma/") {
-				cases = append(cases, c)
-			}
-		}
+		// The loaded Sigma rules' own tests (the pack's, and those of
+		// --rules) always run.
+		cases = append(cases, cs...)
 	}
 	for _, name := range fs.Args() {
 		paths, err := testFiles(name)
@@ -105,7 +103,7 @@ func testFiles(name string) ([]string, error) {
 	}
 	var out []string
 	for _, pat := range []string{"*_tests.yaml", "*_tests.yml"} {
-		m, err := filepathGlob(name, pat)
+		m, err := filepath.Glob(filepath.Join(name, pat))
 		if err != nil {
 			return nil, err
 		}
