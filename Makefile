@@ -42,7 +42,7 @@ fuzz:
 # figures with this command.
 BENCHCOUNT ?= 3
 bench: build
-	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$|FieldsJSON' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
+	$(GO) test -run '^$$' -bench 'Ingest|WriteEvents$$' -benchmem -benchtime 5x -count $(BENCHCOUNT) ./ingest/ ./sqlite/
 	$(GO) test -run '^$$' -bench '^BenchmarkLineage$$' -benchmem -benchtime 20000x ./sqlite/
 	$(GO) test -run '^$$' -bench 'WriteProcesses|EventsAround' -benchmem ./sqlite/
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/ ./sigma/
