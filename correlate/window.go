@@ -106,37 +106,54 @@ func withWindow[W any, P interface {
 	return &x.g
 }
 
-// deque is a FIFO queue on a slice.
+// deque is a FIFO queue on a ring buffer whose capacity is a power of
+// two, so that a window which keeps a steady number of entries stops
+// allocating once it has grown to it.
 type deque[T any] struct {
-	buf  []T
-	head int
+	buf     []T
+	head, n int
 }
 
-func (q *deque[T]) len() int   { return len(q.buf) - q.head }
-func (q *deque[T]) push(v T)   { q.buf = append(q.buf, v) }
+func (q *deque[T]) len() int   { return q.n }
 func (q *deque[T]) front() *T  { return &q.buf[q.head] }
-func (q *deque[T]) back() *T   { return &q.buf[len(q.buf)-1] }
-func (q *deque[T]) at(i int) T { return q.buf[q.head+i] }
+func (q *deque[T]) back() *T   { return &q.buf[(q.head+q.n-1)&(len(q.buf)-1)] }
+func (q *deque[T]) at(i int) T { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+func (q *deque[T]) push(v T) {
+	if q.n == len(q.buf) {
+		q.resize(max(4, 2*len(q.buf)))
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.n++
+}
 
 func (q *deque[T]) reset() {
 	clear(q.buf)
-	q.buf, q.head = q.buf[:0], 0
+	q.head, q.n = 0, 0
 }
 
 func (q *deque[T]) pop() T {
 	v := q.buf[q.head]
 	var zero T
 	q.buf[q.head] = zero
-	q.head++
-	switch {
-	case q.head == len(q.buf):
-		q.buf, q.head = q.buf[:0], 0
-	case q.head >= 32 && 2*q.head >= len(q.buf):
-		n := copy(q.buf, q.buf[q.head:])
-		clear(q.buf[n:])
-		q.buf, q.head = q.buf[:n], 0
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	if len(q.buf) > 64 && q.n < len(q.buf)/4 {
+		q.resize(len(q.buf) / 2) // give back what a burst took
 	}
 	return v
+}
+
+// resize moves the entries to a new buffer of size n.
+func (q *deque[T]) resize(n int) {
+	buf := make([]T, n)
+	if q.head+q.n <= len(q.buf) {
+		copy(buf, q.buf[q.head:q.head+q.n])
+	} else {
+		k := copy(buf, q.buf[q.head:])
+		copy(buf[k:], q.buf[:q.n-k])
+	}
+	q.buf, q.head = buf, 0
 }
 
 // idList keeps the newest MaxEventIDs event ids.
