@@ -13,11 +13,14 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cairn
 
 # demo generates the four demo stories as real Tetragon and CloudTrail
-# records anchored to now and runs them through cairn (decode, store) into a
-# fresh $(DEMO_DB), then shows what was stored.
+# records anchored to now and runs them through cairn (decode, store, rules)
+# into a fresh $(DEMO_DB), shows what was stored and detected, then serves
+# the web UI on $(DEMO_ADDR) and prints the link to open (Ctrl-C stops it).
+DEMO_ADDR ?= 127.0.0.1:8080
 demo: build
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	./$(BIN) demo --db $(DEMO_DB)
+	./$(BIN) serve --db $(DEMO_DB) --addr $(DEMO_ADDR)
 
 test: vet
 	$(GO) test -count=1 ./...

@@ -33,6 +33,10 @@ type Detection struct {
 	// entities) this one stands for; LastTime is the latest of them.
 	Count    int       `json:"count"`
 	LastTime time.Time `json:"last_time"`
+	// Status is the group's triage status (StatusNew when never
+	// triaged) and Assignee the analyst it is assigned to, if anyone.
+	Status   string `json:"status"`
+	Assignee string `json:"assignee,omitempty"`
 }
 
 // Entities are the things a detection names, for pivoting.
@@ -68,7 +72,8 @@ func EntitiesOf(ev *Event) Entities {
 
 // DetectionQuery selects detections; Filter is in the filter language and
 // sees the triggering event's fields and the detection's own (severity,
-// rule.name, rule.tags, mitre.tactic, mitre.technique).
+// rule.name, rule.tags, mitre.tactic, mitre.technique, status,
+// assignee).
 type DetectionQuery struct {
 	Filter       string
 	Since, Until time.Time

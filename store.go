@@ -94,6 +94,7 @@ type Store interface {
 	ProcessReader
 	ContextReader
 	DetectionStore
+	TriageStore
 	HitReader
 	ExceptionStore
 	AuditLog

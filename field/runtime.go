@@ -718,6 +718,12 @@ func alertFields() []*Field {
 				}
 				return TechniqueValues(ev.Alert.Tags)
 			}},
+		{Name: "status", Type: String, Desc: "Triage status of a detection: new, acknowledged, resolved or false_positive (detections only).",
+			Aliases: []string{"detection.status"},
+			Get:     func(*cairn.Event, string) (any, bool) { return nil, false }},
+		{Name: "assignee", Type: String, Desc: "Analyst a detection is assigned to; absent when unassigned (detections only).",
+			Aliases: []string{"detection.assignee"},
+			Get:     func(*cairn.Event, string) (any, bool) { return nil, false }},
 		{Name: "alert.output", Type: String, Desc: "Output text of an alert from another engine (Falco).",
 			Get: str(func(ev *cairn.Event) string {
 				if ev.Alert != nil {

@@ -29,6 +29,12 @@ const lockGroups = "detections"
 // (EventIDs[0]); one missing from it is read from the store, and a group
 // whose event is nowhere has only the detection's own fields for filters.
 // A detection without an id or rule is EINVALID and nothing is written.
+// A new group starts with status new and no assignee, whatever the
+// detection's Status and Assignee say: triage is the analysts' (see
+// SetTriage). A group that gains a detection keeps its triage, even
+// resolved or false_positive: the analyst judged the group, and the same
+// rule, output and entities again is more of what was judged; its moved
+// LastTime and Count show the new activity.
 // The batch's groups are locked (see lockKeys) before they are read, so
 // that concurrent writers of one group count in turn.
 func (s *Store) WriteDetections(ctx context.Context, ds []cairn.Detection, events []cairn.Event) error {
@@ -128,12 +134,12 @@ func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, d *cairn.Detection, 
 	e := d.Entities
 	_, err = tx.Exec(ctx, `INSERT INTO detections (id, time, last_time, count, rule, source, priority, severity,
 	output, tags, tactics, techniques, event_ids,
-	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22::jsonb)`,
+	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22::jsonb, $23)`,
 		group, storeutil.UnixNano(first), storeutil.UnixNano(last), n, pgText(d.Rule), pgText(d.Source), pgText(d.Priority), d.Severity,
 		pgText(d.Output), jsonList(d.Tags), jsonList(d.Tactics), jsonList(d.Techniques), jsonList(ids),
 		nullText(e.ExecID), nullText(e.ContainerID), nullText(e.Image), nullText(e.Pod), nullText(e.Namespace),
-		nullText(e.Cluster), nullText(e.Host), nullText(e.Identity), fields)
+		nullText(e.Cluster), nullText(e.Host), nullText(e.Identity), fields, cairn.StatusNew)
 	return err
 }
 

@@ -17,7 +17,13 @@ import (
 // detectionColumns are the columns a detection is read from, in scan order.
 const detectionColumns = `seq, id, time, last_time, count, rule, source, priority, severity, output,
 	tags, tactics, techniques, event_ids,
-	exec_id, container_id, image, pod, namespace, cluster, host, identity`
+	exec_id, container_id, image, pod, namespace, cluster, host, identity, status, assignee`
+
+// groupOf is the id of the detection group a query's first argument
+// names: the group with that id, else the group of the detection hit
+// with that id; NULL when there is neither. A group's own id wins, so
+// that an id is never read as two groups.
+const groupOf = `coalesce((SELECT id FROM detections WHERE id = $1), (SELECT group_id FROM detection_hits WHERE id = $1))`
 
 // QueryDetections returns the detection groups matching q, newest first by
 // last time, then by seq. Since and Until bound the last time. The filter
@@ -34,24 +40,9 @@ func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (ca
 	if err != nil {
 		return cairn.DetectionPage{}, err
 	}
-	var where []string
-	var args []any
-	if strings.TrimSpace(q.Filter) != "" {
-		expr, err := filter.Parse(q.Filter)
-		if err != nil {
-			return cairn.DetectionPage{}, storeutil.Invalid(err)
-		}
-		w, a := expr.SQL(detectionDialect(), len(args))
-		where = append(where, "("+w+")")
-		args = append(args, filterArgs(w, len(args), a)...)
-	}
-	if !q.Since.IsZero() {
-		args = append(args, storeutil.UnixNano(q.Since))
-		where = append(where, "last_time >= "+param(len(args)))
-	}
-	if !q.Until.IsZero() {
-		args = append(args, storeutil.UnixNano(q.Until))
-		where = append(where, "last_time < "+param(len(args)))
+	where, args, err := detectionWhere(q)
+	if err != nil {
+		return cairn.DetectionPage{}, err
 	}
 	if q.Cursor != "" {
 		c, err := storeutil.ParseCursor(q.Cursor, false)
@@ -96,12 +87,38 @@ func (s *Store) QueryDetections(ctx context.Context, q cairn.DetectionQuery) (ca
 	return page, nil
 }
 
+// detectionWhere returns the conditions, joined by AND, and their
+// arguments ($1 on) that select q's detections by filter and time range;
+// the cursor and limit are left to the caller. A malformed filter is
+// EINVALID.
+func detectionWhere(q cairn.DetectionQuery) ([]string, []any, error) {
+	var where []string
+	var args []any
+	if strings.TrimSpace(q.Filter) != "" {
+		expr, err := filter.Parse(q.Filter)
+		if err != nil {
+			return nil, nil, storeutil.Invalid(err)
+		}
+		w, a := expr.SQL(detectionDialect(), len(args))
+		where = append(where, "("+w+")")
+		args = append(args, filterArgs(w, len(args), a)...)
+	}
+	if !q.Since.IsZero() {
+		args = append(args, storeutil.UnixNano(q.Since))
+		where = append(where, "last_time >= "+param(len(args)))
+	}
+	if !q.Until.IsZero() {
+		args = append(args, storeutil.UnixNano(q.Until))
+		where = append(where, "last_time < "+param(len(args)))
+	}
+	return where, args, nil
+}
+
 // GetDetection returns the detection group with the id, or the group of
 // the detection with the id, or ENOTFOUND.
 func (s *Store) GetDetection(ctx context.Context, id string) (cairn.Detection, error) {
 	id = pgText(id)
-	row := s.pool.QueryRow(ctx, `SELECT `+detectionColumns+` FROM detections
-WHERE id = $1 OR id = (SELECT group_id FROM detection_hits WHERE id = $1) LIMIT 1`, id)
+	row := s.pool.QueryRow(ctx, `SELECT `+detectionColumns+` FROM detections WHERE id = `+groupOf, id)
 	d, _, err := scanDetection(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return cairn.Detection{}, cairn.Errorf(cairn.ENOTFOUND, "detection %q not found", storeutil.Truncate(id, 80))
@@ -113,7 +130,8 @@ WHERE id = $1 OR id = (SELECT group_id FROM detection_hits WHERE id = $1) LIMIT 
 }
 
 // detectionDialect is the filter dialect of the detections table: the
-// fields JSON, no raw record, and the rule and severity columns.
+// fields JSON, no raw record, and the rule, severity, status and
+// assignee columns.
 func detectionDialect() filter.Dialect {
 	return storeutil.DetectionDialect(filter.Postgres)
 }
@@ -126,15 +144,19 @@ func scanDetection(row pgx.Row) (cairn.Detection, storeutil.Cursor, error) {
 	var count int64
 	var tags, tactics, techniques, eventIDs string
 	var ents [8]*string
+	var assignee *string
 	err := row.Scan(&at.Seq, &d.ID, &first, &at.Time, &count, &d.Rule, &d.Source, &d.Priority, &d.Severity,
 		&d.Output, &tags, &tactics, &techniques, &eventIDs,
-		&ents[0], &ents[1], &ents[2], &ents[3], &ents[4], &ents[5], &ents[6], &ents[7])
+		&ents[0], &ents[1], &ents[2], &ents[3], &ents[4], &ents[5], &ents[6], &ents[7], &d.Status, &assignee)
 	if err != nil {
 		return cairn.Detection{}, storeutil.Cursor{}, err
 	}
 	d.Count = int(count)
 	d.Time = time.Unix(0, first).UTC()
 	d.LastTime = time.Unix(0, at.Time).UTC()
+	if assignee != nil {
+		d.Assignee = *assignee
+	}
 	if err := storeutil.DecodeDetectionLists(&d, tags, tactics, techniques, eventIDs); err != nil {
 		return cairn.Detection{}, storeutil.Cursor{}, err
 	}

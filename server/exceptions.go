@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,45 +59,58 @@ func (s *server) addException(w http.ResponseWriter, r *http.Request, tok Token)
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
+	out, err := s.makeException(r.Context(), req, tok)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if out.Stored {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, out)
+}
+
+// makeException does what POST /exceptions asks, for the API and the UI.
+func (s *server) makeException(ctx context.Context, req exceptionRequest, tok Token) (exceptionAdded, error) {
+	var out exceptionAdded
 	switch {
 	case req.FromDetection == "":
-		return cairn.Errorf(cairn.EINVALID, "from_detection is required: the id of the detection to make the exception from")
+		return out, cairn.Errorf(cairn.EINVALID, "from_detection is required: the id of the detection to make the exception from")
 	case len(req.Fields) > maxExceptionFields:
-		return cairn.Errorf(cairn.EINVALID, "at most %d fields", maxExceptionFields)
+		return out, cairn.Errorf(cairn.EINVALID, "at most %d fields", maxExceptionFields)
 	case len(req.Note) > maxNoteBytes:
-		return cairn.Errorf(cairn.EINVALID, "note is longer than %d bytes", maxNoteBytes)
+		return out, cairn.Errorf(cairn.EINVALID, "note is longer than %d bytes", maxNoteBytes)
 	case len(req.Name) > maxNameBytes:
-		return cairn.Errorf(cairn.EINVALID, "name is longer than %d bytes", maxNameBytes)
+		return out, cairn.Errorf(cairn.EINVALID, "name is longer than %d bytes", maxNameBytes)
 	}
 	now := s.now().UTC()
 	var until time.Time
 	if req.Expires != "" {
 		t, err := when.Later(req.Expires, now)
 		if err != nil {
-			return cairn.Errorf(cairn.EINVALID, "expires: %v", err)
+			return out, cairn.Errorf(cairn.EINVALID, "expires: %v", err)
 		}
 		if !t.After(now) {
-			return cairn.Errorf(cairn.EINVALID, "expires: %s is not in the future", t.Format(time.RFC3339))
+			return out, cairn.Errorf(cairn.EINVALID, "expires: %s is not in the future", t.Format(time.RFC3339))
 		}
 		until = t
 	}
-	ctx := r.Context()
 	d, err := s.cfg.Store.GetDetection(ctx, req.FromDetection)
 	if err != nil {
-		return err
+		return out, err
 	}
 	if len(d.EventIDs) == 0 {
-		return cairn.Errorf(cairn.EINVALID, "detection %s names no event to take values from", d.ID)
+		return out, cairn.Errorf(cairn.EINVALID, "detection %s names no event to take values from", d.ID)
 	}
 	ev, err := s.cfg.Store.GetEvent(ctx, d.EventIDs[0])
 	if cairn.ErrorCode(err) == cairn.ENOTFOUND {
-		return cairn.Errorf(cairn.EINVALID, "the event of detection %s is no longer stored", d.ID)
+		return out, cairn.Errorf(cairn.EINVALID, "the event of detection %s is no longer stored", d.ID)
 	} else if err != nil {
-		return err
+		return out, err
 	}
 	x, err := exception.FromEvent(d, &ev, req.Fields)
 	if err != nil {
-		return err
+		return out, err
 	}
 	x.ID = exception.NewID()
 	x.Name = req.Name
@@ -106,23 +120,19 @@ func (s *server) addException(w http.ResponseWriter, r *http.Request, tok Token)
 	x.Note, x.Author, x.Created, x.Expires, x.Detection = req.Note, tok.Name, now, until, d.ID
 	bt, err := exception.Replay(ctx, s.cfg.Store, &x)
 	if err != nil {
-		return err
+		return out, err
 	}
 	if !req.DryRun {
 		detail, err := json.Marshal(x)
 		if err != nil {
-			return err
+			return out, err
 		}
 		audit := cairn.AuditEntry{Time: now, Actor: tok.Name, Action: "exception.add", Detail: string(detail)}
 		if err := s.cfg.Store.AddException(ctx, x, audit); err != nil {
-			return err
+			return out, err
 		}
 	}
-	status := http.StatusOK
-	if !req.DryRun {
-		status = http.StatusCreated
-	}
-	return writeJSON(w, status, exceptionAdded{Exception: x, Backtest: bt, Stored: !req.DryRun})
+	return exceptionAdded{Exception: x, Backtest: bt, Stored: !req.DryRun}, nil
 }
 
 func (s *server) removeException(w http.ResponseWriter, r *http.Request, tok Token) error {

@@ -93,6 +93,7 @@ type detectionView struct {
 	Detection cairn.Detection `json:"detection"`
 	Tree      *treeview.View  `json:"tree"`
 	TreeNote  string          `json:"tree_note,omitempty"`
+	Comments  []cairn.Comment `json:"comments"`
 }
 
 func (s *server) getDetection(w http.ResponseWriter, r *http.Request, _ Token) error {
@@ -100,7 +101,12 @@ func (s *server) getDetection(w http.ResponseWriter, r *http.Request, _ Token) e
 	if err != nil {
 		return err
 	}
-	out := detectionView{Detection: d}
+	out := detectionView{Detection: d, Comments: []cairn.Comment{}}
+	if cs, err := s.cfg.Store.Comments(r.Context(), d.ID); err != nil {
+		return err
+	} else if cs != nil {
+		out.Comments = cs
+	}
 	out.Tree, err = treeview.Build(r.Context(), s.cfg.Store, d.ID, treeview.Options{Before: -1, After: -1})
 	switch cairn.ErrorCode(err) {
 	case "":

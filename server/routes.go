@@ -31,7 +31,11 @@ func (s *server) routes() []route {
 		{method: "GET", path: apiPrefix + "/events", role: RoleViewer, query: append(page, "oldest"), handle: s.listEvents},
 		{method: "GET", path: apiPrefix + "/events/{id}", role: RoleViewer, handle: s.getEvent},
 		{method: "GET", path: apiPrefix + "/detections", role: RoleViewer, query: page, handle: s.listDetections},
+		{method: "GET", path: apiPrefix + "/stats/detections", role: RoleViewer, query: []string{"filter", "since", "until"}, handle: s.detectionFacets},
 		{method: "GET", path: apiPrefix + "/detections/{id}", role: RoleViewer, handle: s.getDetection},
+		{method: "PATCH", path: apiPrefix + "/detections/{id}", role: RoleAnalyst, handle: s.patchDetection},
+		{method: "GET", path: apiPrefix + "/detections/{id}/comments", role: RoleViewer, handle: s.listComments},
+		{method: "POST", path: apiPrefix + "/detections/{id}/comments", role: RoleAnalyst, handle: s.addComment},
 		{method: "GET", path: apiPrefix + "/trees/{id}", role: RoleViewer, query: []string{"before", "after"}, handle: s.getTree},
 
 		{method: "GET", path: apiPrefix + "/exceptions", role: RoleViewer, handle: s.listExceptions},

@@ -85,6 +85,10 @@ type server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	ingest chan struct{} // a one-slot semaphore serialising Config.Ingest
+	// sessions are the UI's logged-in browsers; streams a semaphore
+	// capping the live feeds.
+	sessions sessions
+	streams  chan struct{}
 }
 
 var _ http.Handler = (*server)(nil)
@@ -95,7 +99,8 @@ func New(cfg Config) http.Handler {
 	if cfg.Store == nil || cfg.Tokens == nil {
 		panic("server: Config.Store and Config.Tokens are required")
 	}
-	s := &server{cfg: cfg, now: cfg.Now, log: cfg.Logger, mux: http.NewServeMux(), ingest: make(chan struct{}, 1)}
+	s := &server{cfg: cfg, now: cfg.Now, log: cfg.Logger, mux: http.NewServeMux(), ingest: make(chan struct{}, 1),
+		streams: make(chan struct{}, maxStreams)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -108,6 +113,7 @@ func New(cfg Config) http.Handler {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern(), s.wrap(rt))
 	}
+	s.registerUI()
 	// /metrics is outside the API and its route table: it is not JSON,
 	// not in the OpenAPI document, and is Prometheus's to read.
 	if cfg.Metrics != nil {

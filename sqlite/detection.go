@@ -25,6 +25,12 @@ const MaxGroupEventIDs = 100
 // (EventIDs[0]); one missing from it is read from the store, and a group
 // whose event is nowhere has only the detection's own fields for filters.
 // A detection without an id or rule is EINVALID and nothing is written.
+// A new group starts with status new and no assignee, whatever the
+// detection's Status and Assignee say: triage is the analysts' (see
+// SetTriage). A group that gains a detection keeps its triage, even
+// resolved or false_positive: the analyst judged the group, and the same
+// rule, output and entities again is more of what was judged; its moved
+// LastTime and Count show the new activity.
 func (s *Store) WriteDetections(ctx context.Context, ds []cairn.Detection, events []cairn.Event) error {
 	if len(ds) == 0 {
 		return nil
@@ -120,13 +126,13 @@ func (s *Store) insertGroup(ctx context.Context, tx *sql.Tx, d *cairn.Detection,
 	e := d.Entities
 	_, err = tx.ExecContext(ctx, `INSERT INTO detections (id, time, last_time, count, rule, source, priority, severity,
 	output, tags, tactics, techniques, event_ids,
-	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	exec_id, container_id, image, pod, namespace, cluster, host, identity, fields, status)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		group, storeutil.UnixNano(first), storeutil.UnixNano(last), n, storeutil.JSONText(d.Rule), d.Source, d.Priority, d.Severity,
 		d.Output, jsonWriter.JSONList(d.Tags), jsonWriter.JSONList(d.Tactics), jsonWriter.JSONList(d.Techniques), jsonWriter.JSONList(ids),
 		nullText(storeutil.JSONText(e.ExecID)), nullText(storeutil.JSONText(e.ContainerID)), nullText(storeutil.JSONText(e.Image)),
 		nullText(storeutil.JSONText(e.Pod)), nullText(storeutil.JSONText(e.Namespace)), nullText(storeutil.JSONText(e.Cluster)),
-		nullText(storeutil.JSONText(e.Host)), nullText(storeutil.JSONText(e.Identity)), fields)
+		nullText(storeutil.JSONText(e.Host)), nullText(storeutil.JSONText(e.Identity)), fields, cairn.StatusNew)
 	return err
 }
 

@@ -26,11 +26,13 @@ var processStart = time.Now()
 
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "",
-		"Serves the JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json) and /healthz.\n"+
+		"Serves the web UI at / (log in with a token), the JSON API under /api/v1 (OpenAPI document at\n"+
+			"/api/v1/openapi.json) and /healthz.\n"+
 			"Serves Prometheus metrics at /metrics without a token (counts only: events by source, duplicates, dead letters,\n"+
 			"detections by severity, rule evaluation time, batches); behind --allow-remote, filter /metrics at the proxy if needed.\n"+
 			"Requests carry a token's secret as Authorization: Bearer SECRET; tokens are kept in the store (cairn tokens).\n"+
-			"On first start, when the store has no token, creates one named admin and prints its secret once.\n"+
+			"On first start, when the store has no token, creates one named admin and prints its secret and a login\n"+
+			"link for the web UI once.\n"+
 			"Listens on loopback unless --allow-remote: the API has no TLS of its own (put it behind a TLS proxy).")
 	db := dbFlag(fs, e)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -98,7 +100,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
 			Rules: dets.falco, Detectors: dets.other, Metrics: ingestMetrics, OnDetections: onDetections})
 	}
-	if err := firstToken(ctx, e, st); err != nil {
+	secret, err := firstToken(ctx, e, st)
+	if err != nil {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
@@ -108,7 +111,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(e.stdout, "cairn serve: listening on http://%s (API under /api/v1)\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "cairn serve: listening on http://%s (web UI at /, API under /api/v1)\n", ln.Addr())
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "log in to the web UI (this link holds the admin token; shown once): http://%s/login#token=%s\n", ln.Addr(), secret)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -128,28 +134,29 @@ func runServe(ctx context.Context, e *env, args []string) int {
 }
 
 // firstToken creates a token named admin when the store has no token at
-// all and prints its secret, once; later starts print no secret. When
-// every stored token is revoked, it says how to create one.
-func firstToken(ctx context.Context, e *env, st cairn.TokenStore) error {
+// all, prints its secret and returns it, once; later starts print and
+// return no secret. When every stored token is revoked, it says how to
+// create one.
+func firstToken(ctx context.Context, e *env, st cairn.TokenStore) (string, error) {
 	ts, err := st.Tokens(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(ts) > 0 {
 		if !slices.ContainsFunc(ts, func(t cairn.APIToken) bool { return !t.Revoked }) {
 			fmt.Fprintln(e.stderr, "cairn serve: every token is revoked; create one with: cairn tokens create --role admin --name NAME")
 		}
-		return nil
+		return "", nil
 	}
 	secret, err := createToken(ctx, st, "admin", server.RoleAdmin, actor(e))
 	if cairn.ErrorCode(err) == cairn.ECONFLICT {
-		return nil // another cairn serve created it just now
+		return "", nil // another cairn serve created it just now
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(e.stdout, "admin token (shown once): %s\n", secret)
 	fmt.Fprintln(e.stdout, "create a token per person or script with: cairn tokens create --role viewer|analyst|admin --name NAME")
-	return nil
+	return secret, nil
 }
 
 // loopback reports whether addr's host is a loopback address or name.

@@ -59,6 +59,12 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DetectionGrouping", testDetectionGrouping},
 		{"DetectionFilters", testDetectionFilters},
 		{"DetectionPaging", testDetectionPaging},
+		// Triage of detection groups: cairn.TriageStore.
+		{"TriageSet", testTriageSet},
+		{"TriageFilters", testTriageFilters},
+		{"TriageKept", testTriageKept},
+		{"DetectionCounts", testDetectionCounts},
+		{"Comments", testComments},
 		// Exceptions, the audit log and a rule's hits: cairn.ExceptionStore,
 		// cairn.AuditLog and cairn.HitReader.
 		{"ExceptionAdd", testExceptionAdd},

@@ -45,12 +45,12 @@ func DetectionFields(d *cairn.Detection, ev *cairn.Event, w JSONWriter) (string,
 
 // DetectionDialect returns the filter dialect of the detections table
 // given the store's dialect: the fields JSON, no raw record, and the rule
-// and severity columns.
+// severity, status and assignee columns.
 func DetectionDialect(d filter.Dialect) filter.Dialect {
 	d.FieldsColumn = "fields"
 	d.RawColumn = "NULL"
 	d.Columns = map[string]string{}
-	for f, col := range map[string]string{"rule.name": "rule", "severity": "severity"} {
+	for f, col := range map[string]string{"rule.name": "rule", "severity": "severity", "status": "status", "assignee": "assignee"} {
 		ref, err := field.Lookup(f)
 		if err != nil || ref.Field.Name != f {
 			continue // not in the catalog: read from the JSON

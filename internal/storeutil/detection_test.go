@@ -59,7 +59,8 @@ func TestDetectionDialect(t *testing.T) {
 	if d.FieldsColumn != "fields" || d.RawColumn != "NULL" {
 		t.Errorf("FieldsColumn %q RawColumn %q, want fields and NULL", d.FieldsColumn, d.RawColumn)
 	}
-	want := map[string]string{"rule.name": "rule", "severity": "severity", "priority": "severity"}
+	want := map[string]string{"rule.name": "rule", "severity": "severity", "priority": "severity",
+		"status": "status", "detection.status": "status", "assignee": "assignee", "detection.assignee": "assignee"}
 	if !reflect.DeepEqual(d.Columns, want) {
 		t.Errorf("Columns = %v, want %v", d.Columns, want)
 	}

@@ -1,0 +1,23 @@
+-- Triage: every detection group has a status (new, acknowledged,
+-- resolved, false_positive; see cairn.Statuses) and may be assigned to an
+-- analyst. assignee is NULL when unassigned, so that the filter's
+-- "assignee exists" holds only for assigned groups, as for the other
+-- nullable columns. Groups stored before this migration start new.
+ALTER TABLE detections ADD COLUMN status text COLLATE "C" NOT NULL DEFAULT 'new';
+ALTER TABLE detections ADD COLUMN assignee text COLLATE "C";
+
+-- The triage queue: a status's groups newest first by last_time.
+CREATE INDEX detections_status ON detections (status, last_time, seq);
+
+-- Detection comments: analysts' notes on a detection group, in the order
+-- they were added (id). detection_id is the group's id (detections.id).
+-- Comments are never changed or removed.
+CREATE TABLE detection_comments (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	detection_id text   COLLATE "C" NOT NULL,
+	time         bigint NOT NULL, -- unix nanoseconds
+	author       text   NOT NULL,
+	text         text   NOT NULL
+);
+
+CREATE INDEX detection_comments_detection ON detection_comments (detection_id, id);
