@@ -29,8 +29,8 @@ const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"sev":       field.SeverityName,
-	"ts":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"sev":        field.SeverityName,
+	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"statusName": statusName,
 	"deref":      func(p *int64) int64 { return *p },
 	"short": func(s string, n int) string {
