@@ -53,11 +53,24 @@ type Comment struct {
 
 // DetectionFacets counts the detection groups a query selects (its
 // filter and time range; cursor and limit do not apply) by severity rank
-// and by triage status.
+// and by triage status, and in Counts by both and by age, so that a feed
+// can show every facet's counts from one scan.
 type DetectionFacets struct {
-	Total      int            `json:"total"`
-	BySeverity map[int64]int  `json:"by_severity"`
-	ByStatus   map[string]int `json:"by_status"`
+	Total      int              `json:"total"`
+	BySeverity map[int64]int    `json:"by_severity"`
+	ByStatus   map[string]int   `json:"by_status"`
+	Counts     []DetectionCount `json:"-"`
+}
+
+// DetectionCount is how many detection groups have a severity, a status
+// and an age: the number of the ages given to CountDetections (newest
+// first) that the group's last time is before; 0 when it is at or after
+// the newest, or when no ages were given.
+type DetectionCount struct {
+	Severity int64
+	Status   string
+	Age      int
+	N        int
 }
 
 // TriageStore keeps the triage of detection groups. Changes and comments
@@ -84,6 +97,7 @@ type TriageStore interface {
 	// (none for an unknown id).
 	Comments(ctx context.Context, id string) ([]Comment, error)
 	// CountDetections counts what q selects (EINVALID for a malformed
-	// filter).
-	CountDetections(ctx context.Context, q DetectionQuery) (DetectionFacets, error)
+	// filter), in one pass over it. ages, newest first, bound the age
+	// groups of DetectionFacets.Counts.
+	CountDetections(ctx context.Context, q DetectionQuery, ages ...time.Time) (DetectionFacets, error)
 }

@@ -44,11 +44,14 @@ func readFeedParams(r *http.Request) feedParams {
 }
 
 // filter is the store filter of the analyst's and the facets' choices,
-// leaving out the facet named by skip.
+// leaving out the facet named by skip ("facets": both).
 func (p feedParams) filter(skip string) string {
 	var parts []string
 	if p.Q != "" {
 		parts = append(parts, "("+p.Q+")")
+	}
+	if skip == "facets" {
+		return strings.Join(parts, " and ")
 	}
 	if p.Status != "" && skip != "status" {
 		parts = append(parts, "status = "+p.Status) // a known status: no quoting needed
@@ -138,39 +141,55 @@ func (s *server) uiFeed(w http.ResponseWriter, r *http.Request, sess *session) e
 	if res.Next != "" {
 		d.Next = p.url("cursor", res.Next)
 	}
-	bySev, err := s.cfg.Store.CountDetections(ctx, cairn.DetectionQuery{Filter: p.filter("sev"), Since: since})
+	// One scan counts every facet: the query's filter alone, by
+	// severity, status and age; each facet's counts then apply the other
+	// facets' choices.
+	var ages []time.Time
+	for _, rg := range feedRanges {
+		if rg.key != "" {
+			ages = append(ages, p.since(now, rg.key))
+		}
+	}
+	counts, err := s.cfg.Store.CountDetections(ctx, cairn.DetectionQuery{Filter: p.filter("facets")}, ages...)
 	if err != nil {
 		return err
 	}
+	rangeIdx := slices.IndexFunc(feedRanges, func(x struct{ key, label string }) bool { return x.key == p.Range })
+	bySev, byStatus, byRange := map[int64]int{}, map[string]int{}, make([]int, len(feedRanges))
+	for _, c := range counts.Counts {
+		inRange := c.Age <= rangeIdx // ranges are ordered newest first, "all" last
+		sevOK, statusOK := p.Sev == "" || field.SeverityName(c.Severity) == p.Sev, p.Status == "" || c.Status == p.Status
+		if inRange && statusOK {
+			bySev[c.Severity] += c.N
+		}
+		if inRange && sevOK {
+			byStatus[c.Status] += c.N
+		}
+		if sevOK && statusOK {
+			for i := c.Age; i < len(feedRanges); i++ { // in this range and every longer one
+				byRange[i] += c.N
+			}
+		}
+	}
 	for rank := int64(4); rank >= 0; rank-- {
 		name := field.SeverityName(rank)
-		f := facet{Label: name, Class: "sev-" + name, N: bySev.BySeverity[rank], Active: p.Sev == name, URL: p.url("sev", name)}
+		f := facet{Label: name, Class: "sev-" + name, N: bySev[rank], Active: p.Sev == name, URL: p.url("sev", name)}
 		if f.Active {
 			f.URL = p.url("sev", "")
 		}
 		d.Severity = append(d.Severity, f)
 	}
-	byStatus, err := s.cfg.Store.CountDetections(ctx, cairn.DetectionQuery{Filter: p.filter("status"), Since: since})
-	if err != nil {
-		return err
-	}
 	for _, st := range cairn.Statuses {
-		f := facet{Label: statusName(st), Class: "st-" + st, N: byStatus.ByStatus[st], Active: p.Status == st, URL: p.url("status", st)}
+		f := facet{Label: statusName(st), Class: "st-" + st, N: byStatus[st], Active: p.Status == st, URL: p.url("status", st)}
 		if f.Active {
 			f.URL = p.url("status", "")
 		}
 		d.Status = append(d.Status, f)
 	}
-	for _, rg := range feedRanges {
-		c, err := s.cfg.Store.CountDetections(ctx, cairn.DetectionQuery{Filter: p.filter(""), Since: p.since(now, rg.key)})
-		if err != nil {
-			return err
-		}
-		d.Ranges = append(d.Ranges, facet{Label: rg.label, N: c.Total, Active: p.Range == rg.key, URL: p.url("range", rg.key)})
-		if p.Range == rg.key {
-			d.Total = c.Total
-		}
+	for i, rg := range feedRanges {
+		d.Ranges = append(d.Ranges, facet{Label: rg.label, N: byRange[i], Active: p.Range == rg.key, URL: p.url("range", rg.key)})
 	}
+	d.Total = byRange[rangeIdx]
 	d.StreamURL = "/stream?" + url.Values{"filter": {p.filter("")}, "since": {since.Format(time.RFC3339Nano)}}.Encode()
 	if since.IsZero() {
 		d.StreamURL = "/stream?" + url.Values{"filter": {p.filter("")}}.Encode()

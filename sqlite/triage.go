@@ -157,18 +157,24 @@ WHERE detection_id = `+groupOf+` ORDER BY id`, id)
 
 // CountDetections counts the detection groups q's filter and time range
 // select, as QueryDetections selects them (a superset where the filter
-// cannot be decided exactly in SQL); q's cursor and limit do not apply.
-// A malformed filter is EINVALID.
-func (s *Store) CountDetections(ctx context.Context, q cairn.DetectionQuery) (cairn.DetectionFacets, error) {
+// cannot be decided exactly in SQL), grouped by severity, status and age
+// (see cairn.DetectionCount) in one scan; q's cursor and limit do not
+// apply. A malformed filter is EINVALID.
+func (s *Store) CountDetections(ctx context.Context, q cairn.DetectionQuery, ages ...time.Time) (cairn.DetectionFacets, error) {
 	where, args, err := detectionWhere(q)
 	if err != nil {
 		return cairn.DetectionFacets{}, err
 	}
-	query := `SELECT severity, status, count(*) FROM detections`
+	age := []string{"0"}
+	for _, t := range ages {
+		args = append(args, storeutil.UnixNano(t))
+		age = append(age, "(last_time < ?)")
+	}
+	query := `SELECT severity, status, ` + strings.Join(age, " + ") + ` AS age, count(*) FROM detections`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " GROUP BY severity, status"
+	query += " GROUP BY severity, status, age"
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return cairn.DetectionFacets{}, fmt.Errorf("count detections: %w", err)
@@ -176,15 +182,16 @@ func (s *Store) CountDetections(ctx context.Context, q cairn.DetectionQuery) (ca
 	defer rows.Close()
 	f := cairn.DetectionFacets{BySeverity: map[int64]int{}, ByStatus: map[string]int{}}
 	for rows.Next() {
-		var severity int64
-		var status string
-		var n int
-		if err := rows.Scan(&severity, &status, &n); err != nil {
+		var c cairn.DetectionCount
+		var age, n int64
+		if err := rows.Scan(&c.Severity, &c.Status, &age, &n); err != nil {
 			return cairn.DetectionFacets{}, fmt.Errorf("count detections: %w", err)
 		}
-		f.Total += n
-		f.BySeverity[severity] += n
-		f.ByStatus[status] += n
+		c.Age, c.N = int(age), int(n)
+		f.Total += c.N
+		f.BySeverity[c.Severity] += c.N
+		f.ByStatus[c.Status] += c.N
+		f.Counts = append(f.Counts, c)
 	}
 	if err := rows.Err(); err != nil {
 		return cairn.DetectionFacets{}, fmt.Errorf("count detections: %w", err)

@@ -289,6 +289,17 @@ func sameFacets(t *testing.T, s cairn.Store, q cairn.DetectionQuery, gs []triage
 	if got.BySeverity == nil || got.ByStatus == nil {
 		t.Errorf("CountDetections(%+v) = %+v: nil maps", q, got)
 	}
+	n := 0
+	for _, c := range got.Counts {
+		if c.Age != 0 {
+			t.Errorf("CountDetections(%+v) without ages: count %+v has an age", q, c)
+		}
+		n += c.N
+	}
+	if n != got.Total {
+		t.Errorf("CountDetections(%+v): Counts sum to %d, Total is %d", q, n, got.Total)
+	}
+	got.Counts = nil
 	if !reflect.DeepEqual(got, expect) {
 		t.Errorf("CountDetections(%+v) = %+v, want %+v", q, got, expect)
 	}
@@ -359,6 +370,32 @@ func testDetectionCounts(t *testing.T, s cairn.Store) {
 	}
 	if f, err := s.CountDetections(ctx, cairn.DetectionQuery{}); err != nil || f.Total != 6 || f.ByStatus[cairn.StatusNew] != 4 || f.BySeverity[4] != 2 {
 		t.Errorf("CountDetections = %+v, %v; want 6 groups, 4 new, 2 of severity 4", f, err)
+	}
+	// Ages, newest first: a group's age is how many of them its last time
+	// is before.
+	ages := []time.Time{at(6), at(3), at(1)}
+	want := map[cairn.DetectionCount]int{}
+	for _, g := range gs {
+		age := 0
+		for _, a := range ages {
+			if g.at.Before(a) {
+				age++
+			}
+		}
+		want[cairn.DetectionCount{Severity: g.severity, Status: g.status, Age: age}]++
+	}
+	f, err = s.CountDetections(ctx, cairn.DetectionQuery{}, ages...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[cairn.DetectionCount]int{}
+	for _, c := range f.Counts {
+		n := c.N
+		c.N = 0
+		got[c] += n
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CountDetections with ages %v: %v, want %v", ages, got, want)
 	}
 	for _, bad := range []string{"status =", "no.such.field = 1", "(status = new"} {
 		_, err := s.CountDetections(ctx, cairn.DetectionQuery{Filter: bad})

@@ -9,6 +9,10 @@ ALTER TABLE detections ADD COLUMN assignee TEXT;
 -- The triage queue: a status's groups newest first by last_time.
 CREATE INDEX detections_status ON detections (status, last_time);
 
+-- The feed's facet counts (severity, status, age) read this index alone,
+-- not the wide rows.
+CREATE INDEX detections_facets ON detections (severity, status, last_time);
+
 -- Detection comments: analysts' notes on a detection group, in the order
 -- they were added (id). detection_id is the group's id (detections.id).
 -- Comments are never changed or removed.
