@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/internal/termsafe"
 )
 
 // The web UI: server-rendered pages (html/template escapes every string
@@ -143,7 +145,9 @@ func sameOrigin(r *http.Request) bool {
 }
 
 // uiSession returns the request's live session, or nil; a session whose
-// token has been revoked ends.
+// token has been revoked ends. It returns a copy carrying the token as it
+// now is: the stored session is shared by the browser's concurrent
+// requests, so it is never written outside the sessions' lock.
 func (s *server) uiSession(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -154,12 +158,17 @@ func (s *server) uiSession(r *http.Request) *session {
 		return nil
 	}
 	tok, err := s.cfg.Tokens.Lookup(r.Context(), sess.secret)
-	if err != nil {
+	switch {
+	case cairn.ErrorCode(err) == cairn.ENOTFOUND: // revoked
 		s.sessions.remove(sess.id)
 		return nil
+	case err != nil: // the token store failed: refuse this request, keep the session
+		s.log.Error("ui session: token lookup failed", "err", err)
+		return nil
 	}
-	sess.Tok = tok
-	return sess
+	cp := *sess
+	cp.Tok = tok
+	return &cp
 }
 
 // page is what every page's template gets.
@@ -182,8 +191,43 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p page) 
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.WriteHeader(status)
-	_, err := w.Write([]byte(b.String()))
+	_, err := w.Write([]byte(inert(b.String())))
 	return err
+}
+
+// inert shows the control characters (but newline, tab and carriage
+// return), bidirectional overrides and invisible formatting characters of
+// a rendered page as visible escapes (\x1b): html/template escapes markup
+// but passes them through, and an event's terminal escapes would reach
+// anyone reading the page's source on a terminal, or reorder what a
+// browser shows. The templates write none of these themselves.
+func inert(page string) string {
+	var b strings.Builder
+	last := 0
+	for i, r := range page {
+		if r == '\n' || r == '\t' || r == '\r' {
+			continue
+		}
+		size := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			size = 1
+		}
+		esc := termsafe.String(page[i : i+size])
+		if esc == page[i:i+size] {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(page) + 16)
+		}
+		b.WriteString(page[last:i])
+		b.WriteString(esc)
+		last = i + size
+	}
+	if last == 0 {
+		return page
+	}
+	b.WriteString(page[last:])
+	return b.String()
 }
 
 // uiFail shows an error page with the error's status; internal errors
@@ -240,9 +284,12 @@ func (s *server) uiLogout(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 // safeNext keeps a redirect target on this site: a path, not //host or
-// a scheme.
+// a scheme. Browsers drop tabs and newlines from a Location (and the
+// server writes CR and LF as spaces), so "/\t/evil.com" would become
+// //evil.com: a target with a control character is refused too.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
