@@ -32,7 +32,7 @@ const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 
 
 var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"sev":        field.SeverityName,
-	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"ts":         timeTag,
 	"statusName": statusName,
 	"deref":      func(p *int64) int64 { return *p },
 	"short": func(s string, n int) string {
@@ -293,6 +293,19 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// timeTag writes a time as a <time> element in UTC, with UTC in its
+// title too: the page's script shows it in the viewer's zone and keeps
+// UTC on hover. It writes only what time formatting produces, no event
+// text.
+func timeTag(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "-"
+	}
+	u := t.UTC()
+	utc := u.Format("2006-01-02 15:04:05") + " UTC"
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339Nano) + `" title="` + utc + `">` + utc + `</time>`)
 }
 
 // statusName is a triage status as a person reads it.

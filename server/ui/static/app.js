@@ -71,7 +71,12 @@
         tr.appendChild(td);
         return td;
       };
-      cell(String(d.time).replace("T", " ").replace(/\..*$|Z$/, ""), "nowrap");
+      const tm = document.createElement("time");
+      tm.setAttribute("datetime", d.time);
+      tm.title = String(d.time).replace("T", " ").replace(/\..*$|Z$/, "") + " UTC";
+      tm.textContent = tm.title;
+      if (window.cairnLocalTime) window.cairnLocalTime(tm);
+      cell("", "nowrap").appendChild(tm);
       const sev = document.createElement("span");
       sev.className = "badge sev-" + d.severity;
       sev.textContent = d.severity;
@@ -91,4 +96,23 @@
       sel = sel >= 0 ? sel + 1 : sel;
     });
   }
+})();
+
+// Times: shown in the viewer's zone; the title keeps UTC for hover.
+(function () {
+  const pad = (n) => String(n).padStart(2, "0");
+  const zone = (() => {
+    try {
+      const parts = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date());
+      const z = parts.find((p) => p.type === "timeZoneName");
+      return z ? z.value : "";
+    } catch (_) { return ""; }
+  })();
+  window.cairnLocalTime = function (el) {
+    const d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (zone ? " " + zone : "");
+  };
+  document.querySelectorAll("time[datetime]").forEach(window.cairnLocalTime);
 })();
