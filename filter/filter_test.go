@@ -329,3 +329,21 @@ func TestDeepPointerIsLinear(t *testing.T) {
 		t.Fatal("SQL for a deep pointer did not finish in 20s")
 	}
 }
+
+func TestText(t *testing.T) {
+	for _, s := range []string{"payments", "a b", `q"uo\te`, "and", "x)or(y", "ns=1", "[0]", "日本"} {
+		src := "k8s.ns.name = " + filter.Text(s)
+		e, err := filter.Parse(src)
+		if err != nil {
+			t.Errorf("Text(%q) = %s: %v", s, filter.Text(s), err)
+			continue
+		}
+		ev := &cairn.Event{K8s: &cairn.K8s{Namespace: s}}
+		if !e.Match(ev) {
+			t.Errorf("%s does not match namespace %q", src, s)
+		}
+		if e.Match(&cairn.Event{K8s: &cairn.K8s{Namespace: s + "x"}}) {
+			t.Errorf("%s matches namespace %q", src, s+"x")
+		}
+	}
+}

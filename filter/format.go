@@ -100,3 +100,13 @@ func formatText(b *strings.Builder, s string) {
 	}
 	b.WriteByte('"')
 }
+
+// Text returns s as a value of the filter language: bare when it reads
+// back as one word, double-quoted with escapes otherwise, so that any
+// string (an entity an assistant names, a value from an event) can be put
+// into a filter without changing its meaning.
+func Text(s string) string {
+	var b strings.Builder
+	formatText(&b, s)
+	return b.String()
+}
