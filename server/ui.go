@@ -91,6 +91,10 @@ func (s *server) wrapUI(rt uiRoute) http.Handler {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", uiCSP)
 		h.Set("X-Frame-Options", "DENY")
+		// Same-origin, not the API's no-referrer: with no-referrer a
+		// browser sends Origin: null on the UI's own forms, which the
+		// same-origin check must refuse.
+		h.Set("Referrer-Policy", "same-origin")
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
