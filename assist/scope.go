@@ -14,10 +14,9 @@ import (
 // Scope is what a question is about: entities (several of one kind are
 // alternatives, different kinds all apply) and a time range.
 type Scope struct {
-	Entities []Entity     `json:"entities,omitempty"`
-	Since    time.Time    `json:"since,omitzero"`
-	Extra    string       `json:"extra,omitempty"` // a feed filter given by the caller ("this" = the current feed)
-	kinds    []EntityKind // order of first appearance
+	Entities []Entity  `json:"entities,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Extra    string    `json:"extra,omitempty"` // a feed filter given by the caller ("this" = the current feed)
 }
 
 // fieldOf is the filter field that selects each kind of entity.
@@ -44,13 +43,21 @@ func NewScope(es ...Entity) Scope {
 }
 
 func (s *Scope) add(e Entity) {
-	if slices.Contains(s.Entities, e) {
-		return
+	if !slices.Contains(s.Entities, e) {
+		s.Entities = append(s.Entities, e)
 	}
-	s.Entities = append(s.Entities, e)
-	if !slices.Contains(s.kinds, e.Kind) {
-		s.kinds = append(s.kinds, e.Kind)
+}
+
+// kinds returns the kinds of the scope's entities in order of first
+// appearance.
+func (s Scope) kinds() []EntityKind {
+	var ks []EntityKind
+	for _, e := range s.Entities {
+		if !slices.Contains(ks, e.Kind) {
+			ks = append(ks, e.Kind)
+		}
 	}
+	return ks
 }
 
 // Filter is the scope as a feed filter: alternatives of one kind joined
@@ -58,7 +65,7 @@ func (s *Scope) add(e Entity) {
 // can never change the filter's meaning.
 func (s Scope) Filter() string {
 	var parts []string
-	for _, k := range s.kinds {
+	for _, k := range s.kinds() {
 		var alts []string
 		for _, e := range s.Entities {
 			if e.Kind != k {
@@ -83,7 +90,7 @@ func (s Scope) Filter() string {
 // Label describes the scope in words: "namespace payments", "everything".
 func (s Scope) Label() string {
 	var parts []string
-	for _, k := range s.kinds {
+	for _, k := range s.kinds() {
 		var vals []string
 		for _, e := range s.Entities {
 			if e.Kind == k {

@@ -47,6 +47,8 @@ func (s *server) routes() []route {
 		{method: "POST", path: apiPrefix + "/ingest", role: RoleAnalyst, query: []string{"format"}, handle: s.ingestBody},
 		{method: "POST", path: apiPrefix + "/ingest/falcosidekick", role: RoleAnalyst, handle: s.ingestFalcosidekick},
 
+		{method: "POST", path: apiPrefix + "/ask", role: RoleViewer, handle: s.ask},
+
 		{method: "GET", path: apiPrefix + "/stats", role: RoleViewer, handle: s.stats},
 		{method: "GET", path: apiPrefix + "/dead-letters", role: RoleViewer, query: []string{"limit"}, handle: s.listDeadLetters},
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/ingest"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	// event content. A deployment that must hide it filters the path at
 	// its TLS proxy. nil: /metrics answers not_found.
 	Metrics http.Handler
+	// Assistant answers POST /api/v1/ask and the UI's assistant panel;
+	// nil turns them off.
+	Assistant *assist.Engine
 }
 
 // metricsPath is where Config.Metrics is served.

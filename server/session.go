@@ -28,6 +28,10 @@ type session struct {
 	Tok     Token
 	secret  string // the token's secret, re-checked so that revoking it ends the session
 	expires time.Time
+	// Assist is the session's assistant conversation and Chat its turns,
+	// newest last.
+	Assist string
+	Chat   []chatTurn
 }
 
 // sessions keeps the live sessions.
@@ -68,7 +72,9 @@ func (ss *sessions) prune(now time.Time) {
 	}
 }
 
-// get returns the live session with the id, or nil.
+// get returns a copy of the live session with the id, or nil. The
+// stored session is shared by the browser's concurrent requests, so it is
+// read and written only under the lock.
 func (ss *sessions) get(id string, now time.Time) *session {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -80,7 +86,25 @@ func (ss *sessions) get(id string, now time.Time) *session {
 		delete(ss.m, id)
 		return nil
 	}
-	return s
+	cp := *s
+	cp.Chat = append([]chatTurn(nil), s.Chat...)
+	return &cp
+}
+
+// chat records an assistant turn of the session, keeping the newest
+// maxChatTurns.
+func (ss *sessions) chat(id, assist string, t chatTurn) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s := ss.m[id]
+	if s == nil {
+		return
+	}
+	s.Assist = assist
+	s.Chat = append(s.Chat, t)
+	if n := len(s.Chat) - maxChatTurns; n > 0 {
+		s.Chat = append([]chatTurn(nil), s.Chat[n:]...)
+	}
 }
 
 func (ss *sessions) remove(id string) {

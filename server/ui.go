@@ -54,6 +54,9 @@ func (s *server) uiRoutes() []uiRoute {
 	return []uiRoute{
 		{"GET", "/{$}", RoleViewer, s.uiFeed},
 		{"GET", "/events", RoleViewer, s.uiEvents},
+		{"GET", "/events/{id}", RoleViewer, s.uiEvent},
+		{"GET", "/evidence/{id}", RoleViewer, s.uiEvidence},
+		{"POST", "/ask", RoleViewer, s.uiAsk},
 		{"GET", "/detections/{id}", RoleViewer, s.uiDetection},
 		{"POST", "/detections/{id}/triage", RoleAnalyst, s.uiTriage},
 		{"POST", "/detections/{id}/comments", RoleAnalyst, s.uiComment},
@@ -148,10 +151,9 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-// uiSession returns the request's live session, or nil; a session whose
-// token has been revoked ends. It returns a copy carrying the token as it
-// now is: the stored session is shared by the browser's concurrent
-// requests, so it is never written outside the sessions' lock.
+// uiSession returns a copy of the request's live session carrying its
+// token as it now is, or nil; a session whose token has been revoked
+// ends.
 func (s *server) uiSession(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -170,9 +172,8 @@ func (s *server) uiSession(r *http.Request) *session {
 		s.log.Error("ui session: token lookup failed", "err", err)
 		return nil
 	}
-	cp := *sess
-	cp.Tok = tok
-	return &cp
+	sess.Tok = tok // sess is the caller's copy
+	return sess
 }
 
 // page is what every page's template gets.

@@ -122,13 +122,17 @@ type feedData struct {
 	Ranges     []facet
 	Total      int
 	StreamURL  string
+	// Chat is the assistant panel's conversation; AssistOn says whether
+	// the server has an assistant.
+	Chat     []chatTurn
+	AssistOn bool
 }
 
 func (s *server) uiFeed(w http.ResponseWriter, r *http.Request, sess *session) error {
 	ctx := r.Context()
 	now := s.now()
 	p := readFeedParams(r)
-	d := feedData{P: p}
+	d := feedData{P: p, Chat: sess.Chat, AssistOn: s.cfg.Assistant != nil}
 	since := p.since(now, p.Range)
 	res, err := s.cfg.Store.QueryDetections(ctx, cairn.DetectionQuery{Filter: p.filter(""), Since: since, Cursor: p.Cursor, Limit: 50})
 	if cairn.ErrorCode(err) == cairn.EINVALID {
@@ -414,6 +418,37 @@ func indentJSON(raw []byte) string {
 		return string(raw)
 	}
 	return b.String()
+}
+
+// eventData is what the event page shows.
+type eventData struct {
+	Event    *cairn.Event
+	Tree     *treeNode
+	View     *treeview.View
+	TreeNote string
+	Facts    []kv
+	Raw      string
+}
+
+// uiEvent shows one event: its process tree, what happened around it,
+// its key fields and its raw record.
+func (s *server) uiEvent(w http.ResponseWriter, r *http.Request, sess *session) error {
+	ctx := r.Context()
+	ev, err := s.cfg.Store.GetEvent(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := eventData{Event: &ev, Facts: facts(&ev), Raw: indentJSON(ev.Raw)}
+	view, err := treeview.Build(ctx, s.cfg.Store, ev.ID, treeview.Options{Before: 10, After: 10})
+	switch cairn.ErrorCode(err) {
+	case "":
+		d.View, d.Tree = view, nest(view)
+	case cairn.EINVALID, cairn.ENOTFOUND:
+		d.TreeNote = cairn.ErrorMessage(err)
+	default:
+		return err
+	}
+	return s.render(w, http.StatusOK, "event.html", page{Title: "Event", Nav: "events", Sess: sess, Data: d})
 }
 
 func (s *server) uiTriage(w http.ResponseWriter, r *http.Request, sess *session) error {

@@ -41,6 +41,7 @@ func commands() []command {
 		{"events", "list stored events, filtered", runEvents},
 		{"detections", "list detections, filtered, identical ones grouped", runDetections},
 		{"tree", "show an event's process tree and what happened around it", runTree},
+		{"ask", "ask about the detections in plain language: summary, report, root cause, ATT&CK, attack path, blast radius, fixes", runAsk},
 		{"serve", "serve the web UI and the JSON API (events, detections, trees, triage, exceptions, ingest) with token auth", runServe},
 		{"exceptions", "add an exception from a detection (with a backtest), list or remove exceptions", runExceptions},
 		{"tokens", "create, list or revoke the API tokens cairn serve accepts", runTokens},

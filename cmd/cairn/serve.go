@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/field"
@@ -74,7 +75,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	dets, err := loadRules(e, rules, *noPack, *ranges)
+	rs, err := loadRuleSets(e, rules, *noPack, *ranges)
+	if err != nil {
+		return fail(e, err)
+	}
+	dets, err := rs.detectors()
 	if err != nil {
 		return fail(e, err)
 	}
@@ -105,7 +110,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg})
+	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
+		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma)})})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
