@@ -40,3 +40,10 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestText(t *testing.T) {
+	got := termsafe.Text("a\tb\nc\x1b[31m\r\nd")
+	if want := "a\tb\nc\\x1b[31m\\r\nd"; got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+}
