@@ -218,34 +218,11 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rep := &Report{BySource: map[string]int{}}
-	var procs cairn.ProcessWriter
-	if opts.Tree != nil {
-		var ok bool
-		if procs, ok = opts.Store.(cairn.ProcessWriter); !ok {
-			return rep, fmt.Errorf("ingest: the store keeps no process trees")
-		}
+	s, rep, err := newSink(ctx, opts, log, runQueue)
+	if err != nil {
+		return rep, err
 	}
-	var dets cairn.DetectionStore
-	if opts.Rules != nil || len(opts.Detectors) > 0 {
-		var ok bool
-		if dets, ok = opts.Store.(cairn.DetectionStore); !ok {
-			return rep, fmt.Errorf("ingest: the store keeps no detections")
-		}
-	}
-	var excepts *exceptionRefresher
-	if opts.Rules != nil {
-		if xs, ok := opts.Store.(cairn.ExceptionStore); ok {
-			excepts = &exceptionRefresher{ctx: ctx, store: xs, engine: opts.Rules, log: log}
-			if err := excepts.load(); err != nil {
-				return rep, err
-			}
-			before := opts.Rules.Suppressed()
-			defer func() { rep.Suppressed = opts.Rules.Suppressed() - before }()
-		}
-	}
-	w := newWriter(ctx, opts.Store, procs, dets, rep, opts.Metrics)
-	w.onDetections = opts.OnDetections
+	w := s.w
 	var total, base int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -253,13 +230,6 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			break
 		}
 		total += in.Size
-	}
-	// One sink for every input: batches span small files (CloudTrail
-	// delivers many files of a few records each), so a transaction is
-	// never spent on a handful of events.
-	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, detectors: opts.Detectors, excepts: excepts}
-	if opts.Metrics != nil && (opts.Rules != nil || len(opts.Detectors) > 0) {
-		s.ruleEval = opts.Metrics.RuleEval
 	}
 	for _, in := range inputs {
 		if ctx.Err() != nil {
@@ -292,19 +262,81 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 			rep.Failures = append(rep.Failures, Failure{Origin: in.Origin, Reason: cairn.ErrorMessage(err)})
 		}
 	}
-	for _, d := range s.detectors {
-		if f, ok := d.(Flusher); ok {
-			s.dets = append(s.dets, f.Flush()...)
-		}
-	}
-	s.flush()
-	if err := w.close(); err != nil {
+	if err := s.end(); err != nil {
 		return rep, err
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// runQueue is how many batches Run lets wait for the writer: enough for
+// decoding to run ahead of a store that pauses (a checkpoint).
+const runQueue = 8
+
+// newSink checks that opts.Store keeps what opts asks for (process trees,
+// detections), loads the stored exceptions into opts.Rules and starts the
+// writer, which lets queue batches wait. Run and Live share it, so that a
+// file and a live source go through the same path. The report is never
+// nil.
+func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*sink, *Report, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	rep := &Report{BySource: map[string]int{}}
+	var procs cairn.ProcessWriter
+	if opts.Tree != nil {
+		var ok bool
+		if procs, ok = opts.Store.(cairn.ProcessWriter); !ok {
+			return nil, rep, fmt.Errorf("ingest: the store keeps no process trees")
+		}
+	}
+	var dets cairn.DetectionStore
+	if opts.Rules != nil || len(opts.Detectors) > 0 {
+		var ok bool
+		if dets, ok = opts.Store.(cairn.DetectionStore); !ok {
+			return nil, rep, fmt.Errorf("ingest: the store keeps no detections")
+		}
+	}
+	var excepts *exceptionRefresher
+	var suppressed func() int64
+	if opts.Rules != nil {
+		if xs, ok := opts.Store.(cairn.ExceptionStore); ok {
+			excepts = &exceptionRefresher{ctx: ctx, store: xs, engine: opts.Rules, log: log}
+			if err := excepts.load(); err != nil {
+				return nil, rep, err
+			}
+			before := opts.Rules.Suppressed()
+			suppressed = func() int64 { return opts.Rules.Suppressed() - before }
+		}
+	}
+	w := newWriter(ctx, opts.Store, procs, dets, rep, opts.Metrics, queue)
+	w.onDetections = opts.OnDetections
+	// One sink for every input: batches span small files (CloudTrail
+	// delivers many files of a few records each), so a transaction is
+	// never spent on a handful of events.
+	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, detectors: opts.Detectors, excepts: excepts, suppressed: suppressed}
+	if opts.Metrics != nil && (opts.Rules != nil || len(opts.Detectors) > 0) {
+		s.ruleEval = opts.Metrics.RuleEval
+	}
+	return s, rep, nil
+}
+
+// end closes the input: it flushes the detectors' windows and the last
+// batch, waits for the writer and counts the suppressed rule matches.
+func (s *sink) end() error {
+	for _, d := range s.detectors {
+		if f, ok := d.(Flusher); ok {
+			s.dets = append(s.dets, f.Flush()...)
+		}
+	}
+	s.flush()
+	err := s.w.close()
+	if s.suppressed != nil {
+		s.rep.Suppressed = s.suppressed()
+	}
+	return err
 }
 
 // sink collects decoded events into batches for the writer.
@@ -319,6 +351,9 @@ type sink struct {
 	detectors []Detector
 	excepts   *exceptionRefresher
 	dets      []cairn.Detection
+	// suppressed, if set, counts the rule matches exceptions suppressed
+	// since the sink started.
+	suppressed func() int64
 	// ruleEval, if set, times each event's evaluation by rules and
 	// detectors.
 	ruleEval *metrics.Histogram
@@ -438,85 +473,107 @@ type writer struct {
 	fail error
 	// onDetections is set before the first batch is sent.
 	onDetections func([]cairn.Detection)
+	// written, if set (before the first batch is sent), is called once
+	// the writer is done with each batch: ok when it was stored, not when
+	// it was dropped after a failure.
+	written func(b batch, ok bool)
+
+	ctx   context.Context
+	st    Writer
+	procs cairn.ProcessWriter
+	dets  cairn.DetectionStore
+	rep   *Report
+	m     *metrics.Ingest
 }
 
-func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report, m *metrics.Ingest) *writer {
-	w := &writer{ch: make(chan batch, 8), done: make(chan struct{})}
-	committed := func(ds []cairn.Detection) {
-		if w.onDetections != nil && len(ds) > 0 {
-			w.onDetections(ds)
-		}
-	}
+// newWriter starts a writer that lets queue batches wait for it.
+func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report, m *metrics.Ingest, queue int) *writer {
+	w := &writer{ch: make(chan batch, queue), done: make(chan struct{}), ctx: ctx, st: st, procs: procs, dets: dets, rep: rep, m: m}
 	go func() {
 		defer close(w.done)
 		for b := range w.ch {
-			if w.err() != nil {
-				continue
-			}
-			if len(b.letters) > 0 {
-				if err := st.WriteDeadLetters(ctx, b.letters); err != nil {
-					w.setErr(fmt.Errorf("store dead letters: %w", err))
-					continue
-				}
-				if m != nil {
-					m.DeadLetters.Add(uint64(len(b.letters)))
-				}
-				w.mu.Lock()
-				rep.Rejected += len(b.letters)
-				for _, dl := range b.letters {
-					if len(rep.Rejects) < maxRejectsShown {
-						rep.Rejects = append(rep.Rejects, Reject{Origin: dl.Origin, Position: dl.Position, Reason: dl.Reason})
-					}
-				}
-				w.mu.Unlock()
-			}
-			if len(b.nodes) > 0 {
-				if err := procs.WriteProcesses(ctx, b.nodes); err != nil {
-					w.setErr(fmt.Errorf("store processes: %w", err))
-					continue
+			ok := false
+			if w.err() == nil {
+				if err := w.write(b); err != nil {
+					w.setErr(err)
+				} else {
+					ok = true
 				}
 			}
-			if len(b.events) > 0 {
-				res, err := st.WriteEvents(ctx, b.events)
-				if err != nil {
-					w.setErr(fmt.Errorf("store events: %w", err))
-					continue
-				}
-				if len(b.dets) > 0 {
-					if err := dets.WriteDetections(ctx, b.dets, b.events); err != nil {
-						w.setErr(fmt.Errorf("store detections: %w", err))
-						continue
-					}
-				}
-				committed(b.dets)
-				w.mu.Lock()
-				rep.Detections += len(b.dets)
-				rep.Accepted += res.Inserted
-				rep.Duplicates += res.Duplicates
-				for _, ev := range b.events {
-					rep.BySource[string(ev.Source)]++
-				}
-				w.mu.Unlock()
-				countStored(m, b.events, res, b.dets)
-			} else if len(b.dets) > 0 {
-				// Detections decided at the end of the input (windows that
-				// close) come in a batch of their own.
-				if err := dets.WriteDetections(ctx, b.dets, nil); err != nil {
-					w.setErr(fmt.Errorf("store detections: %w", err))
-					continue
-				}
-				committed(b.dets)
-				w.mu.Lock()
-				rep.Detections += len(b.dets)
-				w.mu.Unlock()
-				countStored(m, nil, cairn.WriteResult{}, b.dets)
-			}
-			if m != nil {
-				m.Batches.Inc()
+			if w.written != nil {
+				w.written(b, ok)
 			}
 		}
 	}()
 	return w
+}
+
+// write stores one batch and counts it in the report and the metrics.
+func (w *writer) write(b batch) error {
+	ctx, st, rep, m := w.ctx, w.st, w.rep, w.m
+	if len(b.letters) > 0 {
+		if err := st.WriteDeadLetters(ctx, b.letters); err != nil {
+			return fmt.Errorf("store dead letters: %w", err)
+		}
+		if m != nil {
+			m.DeadLetters.Add(uint64(len(b.letters)))
+		}
+		w.mu.Lock()
+		rep.Rejected += len(b.letters)
+		for _, dl := range b.letters {
+			if len(rep.Rejects) < maxRejectsShown {
+				rep.Rejects = append(rep.Rejects, Reject{Origin: dl.Origin, Position: dl.Position, Reason: dl.Reason})
+			}
+		}
+		w.mu.Unlock()
+	}
+	if len(b.nodes) > 0 {
+		if err := w.procs.WriteProcesses(ctx, b.nodes); err != nil {
+			return fmt.Errorf("store processes: %w", err)
+		}
+	}
+	if len(b.events) > 0 {
+		res, err := st.WriteEvents(ctx, b.events)
+		if err != nil {
+			return fmt.Errorf("store events: %w", err)
+		}
+		if len(b.dets) > 0 {
+			if err := w.dets.WriteDetections(ctx, b.dets, b.events); err != nil {
+				return fmt.Errorf("store detections: %w", err)
+			}
+		}
+		w.committed(b.dets)
+		w.mu.Lock()
+		rep.Detections += len(b.dets)
+		rep.Accepted += res.Inserted
+		rep.Duplicates += res.Duplicates
+		for _, ev := range b.events {
+			rep.BySource[string(ev.Source)]++
+		}
+		w.mu.Unlock()
+		countStored(m, b.events, res, b.dets)
+	} else if len(b.dets) > 0 {
+		// Detections decided at the end of the input (windows that
+		// close) come in a batch of their own.
+		if err := w.dets.WriteDetections(ctx, b.dets, nil); err != nil {
+			return fmt.Errorf("store detections: %w", err)
+		}
+		w.committed(b.dets)
+		w.mu.Lock()
+		rep.Detections += len(b.dets)
+		w.mu.Unlock()
+		countStored(m, nil, cairn.WriteResult{}, b.dets)
+	}
+	if m != nil {
+		m.Batches.Inc()
+	}
+	return nil
+}
+
+func (w *writer) committed(ds []cairn.Detection) {
+	if w.onDetections != nil && len(ds) > 0 {
+		w.onDetections(ds)
+	}
 }
 
 func (w *writer) send(b batch) error {
