@@ -318,6 +318,12 @@ func answerPath(ctx context.Context, env Env, c *Case, p Parsed) (Answer, error)
 	}
 	a.Text = b.String()
 	a.Evidence = ev.ids
+	g, err := BuildGraph(ctx, env, c)
+	if err != nil {
+		return Answer{}, err
+	}
+	a.Artifacts = append(a.Artifacts, Artifact{Kind: ArtifactDOT, Name: "attack-path.dot", Content: g.DOT()},
+		Artifact{Kind: ArtifactMermaid, Name: "attack-path.mmd", Content: g.Mermaid()})
 	a.Suggestions = followUps(c, IntentPath)
 	return a, nil
 }

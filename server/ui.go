@@ -61,6 +61,7 @@ func (s *server) uiRoutes() []uiRoute {
 		{"POST", "/detections/{id}/triage", RoleAnalyst, s.uiTriage},
 		{"POST", "/detections/{id}/comments", RoleAnalyst, s.uiComment},
 		{"POST", "/detections/{id}/exception", RoleAnalyst, s.uiException},
+		{"GET", "/graph", RoleViewer, s.uiGraph},
 		{"GET", "/exceptions", RoleViewer, s.uiExceptions},
 		{"POST", "/exceptions/{id}/delete", RoleAnalyst, s.uiDeleteException},
 		{"GET", "/audit", RoleAdmin, s.uiAudit},
