@@ -48,6 +48,7 @@ func commands() []command {
 		{"audit", "list the audit log: who changed what and when", runAudit},
 		{"rules", "lint Falco rules files: which rules load, which are skipped and why", runRules},
 		{"fields", "list the field catalog", runFields},
+		{"sensor", "print process execs and exits on this Linux host as the built-in sensor sees them", runSensor},
 		{"demo", "generate the demo scenarios and load them into the store", runDemo},
 		{"db", "store maintenance: stats, dead letters", runDB},
 		{"version", "print the version", runVersion},
