@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -17,8 +18,10 @@ import (
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/metrics"
 	"github.com/cairn-cdr/cairn/notify"
+	"github.com/cairn-cdr/cairn/sensor"
 	"github.com/cairn-cdr/cairn/server"
 )
 
@@ -46,6 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	webhook := fs.String("notify-webhook", "", "POST each new detection at or above --notify-severity as JSON to this URL")
 	slack := fs.String("notify-slack", "", "post a line per new detection at or above --notify-severity to this Slack-compatible incoming webhook")
 	notifySev := fs.String("notify-severity", "high", "lowest severity notified: info|low|medium|high|critical")
+	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -64,6 +68,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}()
 	}
 	if !noArguments(e, fs) {
+		return exitUsage
+	}
+	if *sensorMode != "on" && *sensorMode != "off" && *sensorMode != "auto" {
+		fmt.Fprintf(e.stderr, "cairn serve: --sensor takes on, off or auto, not %q\n", *sensorMode)
 		return exitUsage
 	}
 	if !*allowRemote && !loopback(*addr) {
@@ -110,6 +118,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	stopSensor, err := startSensor(ctx, e, *sensorMode, st, rs, reg, ingestMetrics, onDetections, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer stopSensor()
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
 		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma)})})
 	ln, err := net.Listen("tcp", *addr)
@@ -200,4 +213,66 @@ func newNotifier(webhook, slack, severity string) (*notify.Notifier, error) {
 		return nil, nil
 	}
 	return notify.New(targets, notify.Options{}), nil
+}
+
+// startSensor starts the host sensor as mode asks, feeding its events
+// through their own process table and detectors (the API's ingest keeps
+// its own) into the store within a fraction of a second, and returns
+// what stops it. auto says at start-up why the sensor is off, and how to
+// turn it on.
+func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ruleSets, reg *metrics.Registry,
+	im *metrics.Ingest, onDetections func([]cairn.Detection), log *slog.Logger) (func(), error) {
+	nothing := func() {}
+	if mode == "off" {
+		return nothing, nil
+	}
+	if err := sensor.Available(); err != nil {
+		if mode == "on" {
+			return nil, cairn.Errorf(cairn.EINVALID, "--sensor=on: %v", err)
+		}
+		fmt.Fprintf(e.stdout, "host sensor: off (%v; --sensor=off silences this)\n", err)
+		return nothing, nil
+	}
+	sn, err := sensor.New(sensor.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	dets, err := rs.detectors()
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	live, err := ingest.NewLive(sctx, ingest.Options{Store: st, Tree: ingest.NewTree(sctx, st), Rules: dets.falco, Detectors: dets.other,
+		Metrics: im, OnDetections: onDetections, Logger: log}, 0)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stat := func(get func(sensor.Stats) int64) func() float64 {
+		return func() float64 { return float64(get(sn.Stats())) }
+	}
+	reg.GaugeFunc("cairn_sensor_execs_total", "Processes the host sensor saw executing.", stat(func(s sensor.Stats) int64 { return s.Execs }))
+	reg.GaugeFunc("cairn_sensor_lost_total", "Times the kernel dropped process events (the sensor then walks /proc again).", stat(func(s sensor.Stats) int64 { return s.Lost + s.Dropped }))
+	reg.GaugeFunc("cairn_sensor_partial_total", "Processes gone before /proc was read, kept with what the kernel reported.", stat(func(s sensor.Stats) int64 { return s.Partial }))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := sn.Run(sctx, func(ev cairn.Event) {
+			if err := live.Add(ev); err != nil && sctx.Err() == nil {
+				log.Error("host sensor: store", "err", err)
+			}
+		})
+		if err != nil && sctx.Err() == nil {
+			log.Error("host sensor stopped", "err", err)
+		}
+	}()
+	host, _ := os.Hostname()
+	fmt.Fprintf(e.stdout, "host sensor: on (this machine's processes, host %s)\n", termsafe.String(host))
+	return func() {
+		cancel()
+		<-done
+		if _, err := live.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("host sensor: last batch", "err", err)
+		}
+	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +22,9 @@ type served struct {
 	stop    func()
 }
 
-// startServe runs cairn serve with args (after --addr 127.0.0.1:0) until
-// it prints its address; stop ends it and checks it exits 0.
+// startServe runs cairn serve with args (after --addr 127.0.0.1:0, and
+// --sensor=off unless args say otherwise) until it prints its address;
+// stop ends it and checks it exits 0.
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -31,7 +33,11 @@ func startServe(t *testing.T, args ...string) *served {
 	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: &errb, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, e, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+		base := []string{"serve", "--addr", "127.0.0.1:0"}
+		if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--sensor") }) {
+			base = append(base, "--sensor=off") // the machine's own processes stay out of the tests' stores
+		}
+		done <- run(ctx, e, append(base, args...))
 		pw.Close()
 	}()
 	s := &served{}
