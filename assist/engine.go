@@ -22,6 +22,7 @@ type Engine struct {
 	st       Store
 	describe Describer
 	now      func() time.Time
+	llm      *LLMConfig
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -35,6 +36,9 @@ type Options struct {
 	Describe Describer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LLM, when set, has a language model compose the answers from the
+	// same answers, as tools (see LLMConfig); nil answers offline.
+	LLM *LLMConfig
 }
 
 // New returns an engine on the store.
@@ -42,6 +46,10 @@ func New(st Store, opts Options) *Engine {
 	e := &Engine{st: st, describe: opts.Describe, now: opts.Now, sessions: map[string]*Session{}}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if opts.LLM != nil {
+		cfg := *opts.LLM
+		e.llm = &cfg
 	}
 	return e
 }
@@ -143,6 +151,9 @@ func (e *Engine) Ask(ctx context.Context, sess *Session, question, feed string) 
 	p := Parse(question, vocab)
 	now := e.now()
 	scope := e.scopeOf(sess, p, feed, now)
+	if e.llm != nil {
+		return e.askLLM(ctx, sess, question, p, scope, now)
+	}
 	c, err := Load(ctx, e.st, scope)
 	if err != nil {
 		return Answer{}, err
