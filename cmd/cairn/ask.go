@@ -29,8 +29,14 @@ func runAsk(ctx context.Context, e *env, args []string) int {
 	session := flags.String("session", "", "keep the conversation's context under this name (letters, digits, - and _)")
 	outFile := flags.String("out", "", "also write the answer (a report) to FILE: HTML when it ends in .html, else Markdown")
 	out := outputFlag(flags, "text", "json")
+	llm := addLLMFlags(flags)
 	if code, ok := parse(flags, args); !ok {
 		return code
+	}
+	llmConfig, err := llm.config(e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cairn ask: %v\n", err)
+		return exitUsage
 	}
 	if !checkOutput(e, *out, "text", "json") {
 		return exitUsage
@@ -53,7 +59,7 @@ func runAsk(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	eng := assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma)})
+	eng := assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig})
 	var sess *assist.Session
 	var path string
 	if *session != "" {

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	webhook := fs.String("notify-webhook", "", "POST each new detection at or above --notify-severity as JSON to this URL")
 	slack := fs.String("notify-slack", "", "post a line per new detection at or above --notify-severity to this Slack-compatible incoming webhook")
 	notifySev := fs.String("notify-severity", "high", "lowest severity notified: info|low|medium|high|critical")
+	llm := addLLMFlags(fs)
 	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -68,6 +69,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}()
 	}
 	if !noArguments(e, fs) {
+		return exitUsage
+	}
+	llmConfig, err := llm.config(e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cairn serve: %v\n", err)
 		return exitUsage
 	}
 	if *sensorMode != "on" && *sensorMode != "off" && *sensorMode != "auto" {
@@ -124,7 +130,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	defer stopSensor()
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
-		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma)})})
+		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig})})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
