@@ -48,6 +48,7 @@ func (s *server) routes() []route {
 		{method: "POST", path: apiPrefix + "/ingest/falcosidekick", role: RoleAnalyst, handle: s.ingestFalcosidekick},
 
 		{method: "POST", path: apiPrefix + "/ask", role: RoleViewer, handle: s.ask},
+		{method: "GET", path: apiPrefix + "/risks", role: RoleViewer, query: []string{"filter", "since"}, handle: s.getRisks},
 		{method: "GET", path: apiPrefix + "/graph", role: RoleViewer, query: []string{"filter", "since", "format"}, handle: s.getGraph},
 
 		{method: "GET", path: apiPrefix + "/stats", role: RoleViewer, handle: s.stats},

@@ -35,6 +35,7 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"ts":         timeTag,
 	"statusName": statusName,
 	"deref":      func(p *int64) int64 { return *p },
+	"inc":        func(i int) int { return i + 1 },
 	"short": func(s string, n int) string {
 		if len(s) <= n {
 			return s
@@ -62,6 +63,7 @@ func (s *server) uiRoutes() []uiRoute {
 		{"POST", "/detections/{id}/comments", RoleAnalyst, s.uiComment},
 		{"POST", "/detections/{id}/exception", RoleAnalyst, s.uiException},
 		{"GET", "/graph", RoleViewer, s.uiGraph},
+		{"GET", "/risks", RoleViewer, s.uiRisks},
 		{"GET", "/exceptions", RoleViewer, s.uiExceptions},
 		{"POST", "/exceptions/{id}/delete", RoleAnalyst, s.uiDeleteException},
 		{"GET", "/audit", RoleAdmin, s.uiAudit},
