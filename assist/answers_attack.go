@@ -85,10 +85,17 @@ func answerAttack(ctx context.Context, env Env, c *Case, p Parsed) (Answer, erro
 			}
 		}
 	}
+	sug, err := suggestFromCalls(ctx, env, c, allTechs)
+	if err != nil {
+		return Answer{}, err
+	}
 	if len(tactics) == 0 {
 		fmt.Fprintf(&b, "## MITRE ATT&CK\n\nNone of the %s in %s carries an ATT&CK tactic or technique.\n", plural(len(c.Detections), "detection group"), c.Scope.Label())
+		if len(sug.techs) > 0 {
+			sug.write(&b, ev)
+		}
 		a.Text = b.String()
-		a.Evidence = []string{}
+		a.Evidence = ev.ids
 		a.Suggestions = followUps(c, IntentAttack)
 		if len(c.Detections) == 0 {
 			a.Suggestions = []string{"Summarize all detections", "What can you answer?"}
@@ -112,18 +119,16 @@ func answerAttack(ctx context.Context, env Env, c *Case, p Parsed) (Answer, erro
 		for _, t := range techs {
 			name := "unknown technique"
 			if tech, ok := attack.TechniqueByID(t.id); ok {
-				name = tech.Name
-				if tech.Parent != "" {
-					if parent, ok := attack.TechniqueByID(tech.Parent); ok {
-						name = parent.Name + ": " + tech.Name
-					}
-				}
+				name = techniqueName(tech)
 			}
 			fmt.Fprintf(&b, "- **%s %s**: %s\n", mdCode(t.id), name, detList(t.ds))
 		}
 		if len(r.ds) > 0 {
 			fmt.Fprintf(&b, "- no technique named: %s\n", detList(r.ds))
 		}
+	}
+	if len(sug.idents) > 0 {
+		sug.write(&b, ev)
 	}
 	a.Text = b.String()
 	a.Evidence = ev.ids
@@ -486,4 +491,173 @@ func roleName(key string) string {
 		name = name[j+1:]
 	}
 	return name
+}
+
+// techniqueName is a technique's name, with its parent's before a
+// sub-technique's ("Valid Accounts: Cloud Accounts").
+func techniqueName(t attack.Technique) string {
+	if t.Parent != "" {
+		if parent, ok := attack.TechniqueByID(t.Parent); ok {
+			return parent.Name + ": " + t.Name
+		}
+	}
+	return t.Name
+}
+
+// maxCallEvents caps the event ids cited for one suggested technique.
+const maxCallEvents = 5
+
+// callSuggestions are the ATT&CK techniques that the CloudTrail calls of
+// the case's cloud identities suggest through TrailDiscover's catalog
+// (attack.CallTechniques), beyond the ones the detections carry. They are
+// a catalog's reading of what such a call is for, not a rule's finding,
+// and the answer says so.
+type callSuggestions struct {
+	idents []*cloudIdentity
+	calls  int // CloudTrail calls read
+	techs  []*callTech
+}
+
+// callTech is one suggested technique with the calls behind it.
+type callTech struct {
+	tech    attack.Technique
+	tactics []attack.Tactic // the catalog's tactics for the calls that serve the technique, else its own
+	calls   []string        // service:EventName, in order of first call
+	count   map[string]int  // calls by service:EventName
+	idents  []string        // identity keys that made the calls
+	events  []string        // event ids, at most maxCallEvents
+	more    int             // event ids not cited
+}
+
+// suggestFromCalls reads the calls of the case's cloud identities (as the
+// blast radius does: the detections' events and the same identities'
+// other calls from the same addresses) and maps each through the catalog.
+// A failed call (one with an errorCode) counts only for a discovery
+// technique: a denied ListUsers still shows what the caller looked for,
+// a denied GetObject took no data. Techniques the detections carry are
+// left out, and so is a technique whose sub-technique is carried or named
+// by the same call (GetCallerIdentity gives T1087 and T1087.004).
+func suggestFromCalls(ctx context.Context, env Env, c *Case, carried map[string]bool) (*callSuggestions, error) {
+	idents, events, err := caseCloudCalls(ctx, env, c)
+	if err != nil {
+		return nil, err
+	}
+	s := &callSuggestions{idents: idents}
+	byID := map[string]*callTech{}
+	for _, e := range events {
+		if e.Cloud == nil {
+			continue
+		}
+		s.calls++
+		call, ok := attack.CallTechniques(e.Cloud.EventSource, e.Cloud.EventName)
+		if !ok {
+			continue
+		}
+		name := strings.TrimSuffix(call.Source, ".amazonaws.com") + ":" + call.Name
+		for _, id := range call.Techniques {
+			tech, ok := attack.TechniqueByID(id)
+			if !ok || carried[id] || subCarried(id, carried) {
+				continue
+			}
+			if slices.ContainsFunc(call.Techniques, func(x string) bool { return strings.HasPrefix(x, id+".") }) {
+				continue
+			}
+			if e.Cloud.ErrorCode != "" && !slices.Contains(tech.Tactics, "discovery") {
+				continue
+			}
+			t := byID[id]
+			if t == nil {
+				t = &callTech{tech: tech, count: map[string]int{}}
+				byID[id] = t
+				s.techs = append(s.techs, t)
+			}
+			for _, tid := range call.Tactics {
+				if tac, ok := attack.TacticByID(tid); ok && slices.Contains(tech.Tactics, tac.Shortname) &&
+					!slices.ContainsFunc(t.tactics, func(x attack.Tactic) bool { return x.ID == tac.ID }) {
+					t.tactics = append(t.tactics, tac)
+				}
+			}
+			if t.count[name] == 0 {
+				t.calls = append(t.calls, name)
+			}
+			t.count[name]++
+			addOnce(&t.idents, e.Cloud.Identity.Key)
+			if len(t.events) < maxCallEvents {
+				t.events = append(t.events, e.ID)
+			} else {
+				t.more++
+			}
+		}
+	}
+	for _, t := range s.techs {
+		if len(t.tactics) == 0 {
+			for _, sn := range t.tech.Tactics {
+				if tac, ok := attack.TacticByName(sn); ok {
+					t.tactics = append(t.tactics, tac)
+				}
+			}
+		}
+		slices.SortFunc(t.tactics, func(x, y attack.Tactic) int { return cmp.Compare(x.Order, y.Order) })
+	}
+	slices.SortFunc(s.techs, func(x, y *callTech) int {
+		return cmp.Or(cmp.Compare(firstOrder(x.tactics), firstOrder(y.tactics)), strings.Compare(x.tech.ID, y.tech.ID))
+	})
+	return s, nil
+}
+
+// subCarried reports whether a sub-technique of id is carried.
+func subCarried(id string, carried map[string]bool) bool {
+	for c := range carried {
+		if strings.HasPrefix(c, id+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOrder(ts []attack.Tactic) int {
+	if len(ts) == 0 {
+		return 1 << 30
+	}
+	return ts[0].Order
+}
+
+// write adds the section to an ATT&CK answer and the cited events to its
+// evidence. Technique ids are written as plain text, not code: they are
+// the catalog's, not values of the events.
+func (s *callSuggestions) write(b *strings.Builder, ev *evidence) {
+	b.WriteString("\n### Techniques the API calls suggest\n\n")
+	fmt.Fprintf(b, "Not from a detection rule: these come from the API calls' catalog mapping (TrailDiscover's catalog of CloudTrail calls and the ATT&CK techniques they serve), "+
+		"applied to the %s of the %s in the detections: the detections' events and the same identities' other calls from the same addresses. "+
+		"A call that failed counts only for a discovery technique; techniques the detections carry are not repeated.\n\n",
+		plural(s.calls, "CloudTrail call"), plural(len(s.idents), "cloud identity"))
+	if len(s.techs) == 0 {
+		b.WriteString("The mapping suggests no technique beyond the detections'.\n")
+		return
+	}
+	for _, t := range s.techs {
+		var tn []string
+		for _, tac := range t.tactics {
+			tn = append(tn, tac.Name)
+		}
+		var calls []string
+		for _, n := range t.calls {
+			calls = append(calls, fmt.Sprintf("%s (%s)", mdText(n), plural(t.count[n], "call")))
+		}
+		var ids []string
+		for _, k := range t.idents {
+			ids = append(ids, mdCode(k))
+		}
+		var evs []string
+		for _, id := range t.events {
+			evs = append(evs, mdCode(id))
+		}
+		fmt.Fprintf(b, "- **%s %s** (%s): %s by %s; events %s", t.tech.ID, techniqueName(t.tech), strings.Join(tn, ", "),
+			strings.Join(calls, ", "), strings.Join(ids, ", "), strings.Join(evs, ", "))
+		if t.more > 0 {
+			fmt.Fprintf(b, " and %d more", t.more)
+		}
+		b.WriteString("\n")
+		ev.add(t.events...)
+	}
 }

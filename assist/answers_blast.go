@@ -110,68 +110,12 @@ func answerBlast(ctx context.Context, env Env, c *Case, p Parsed) (Answer, error
 
 	// Cloud: identities with their keys and addresses, and the resources
 	// their calls named.
-	type identRow struct {
-		key     string
-		keys    []string
-		ips     []string
-		session []string
-		n       int
+	irows, cloudEvents, err := caseCloudCalls(ctx, env, c)
+	if err != nil {
+		return Answer{}, err
 	}
-	var irows []*identRow
-	byIdent := map[string]*identRow{}
 	res := newResources()
-	var cloudEvents []*cairn.Event
-	for i := range c.Detections {
-		d := &c.Detections[i]
-		if d.Entities.Identity == "" {
-			continue
-		}
-		evs, err := detectionEvents(ctx, env, c, d)
-		if err != nil {
-			return Answer{}, err
-		}
-		r := byIdent[d.Entities.Identity]
-		if r == nil {
-			r = &identRow{key: d.Entities.Identity}
-			byIdent[r.key] = r
-			irows = append(irows, r)
-		}
-		r.n += detCount(d)
-		for _, e := range evs {
-			if e.Cloud == nil {
-				continue
-			}
-			cloudEvents = append(cloudEvents, e)
-			id := e.Cloud.Identity
-			addOnce(&r.keys, id.AccessKeyID)
-			addOnce(&r.ips, e.Cloud.SourceIP)
-			addOnce(&r.session, id.SessionName)
-		}
-	}
-	// The calls the same identities made from the same addresses, beyond
-	// the ones a rule flagged: what an attacker with the credentials
-	// reached.
-	if env.Store != nil {
-		for _, r := range irows {
-			for _, ip := range r.ips {
-				q := cairn.EventQuery{Filter: "cloud.identity = " + filter.Text(r.key) + " and ct.srcip = " + filter.Text(ip),
-					Since: c.Scope.Since, Limit: maxIdentityEvents, Oldest: true}
-				page, err := env.Store.QueryEvents(ctx, q)
-				if err != nil {
-					return Answer{}, fmt.Errorf("calls of %s from %s: %w", r.key, ip, err)
-				}
-				for i := range page.Events {
-					cloudEvents = append(cloudEvents, &page.Events[i])
-				}
-			}
-		}
-	}
-	seenEv := map[string]bool{}
 	for _, e := range cloudEvents {
-		if seenEv[e.ID] {
-			continue
-		}
-		seenEv[e.ID] = true
 		if res.add(e) {
 			evIDs = append(evIDs, e.ID)
 		}
@@ -239,6 +183,78 @@ func answerBlast(ctx context.Context, env Env, c *Case, p Parsed) (Answer, error
 	a.Evidence = ev.ids
 	a.Suggestions = followUps(c, IntentBlast)
 	return a, nil
+}
+
+// cloudIdentity is a cloud identity of the case's detections, with the
+// access keys, source addresses and sessions of its detections' events.
+type cloudIdentity struct {
+	key     string
+	keys    []string
+	ips     []string
+	session []string
+	n       int // detections
+}
+
+// caseCloudCalls returns the cloud identities of the case's detections and
+// their calls: the detections' events, then the calls the same identities
+// made from the same addresses beyond the ones a rule flagged (what an
+// attacker with the credentials reached), at most maxIdentityEvents per
+// identity and address; each event once, in that order.
+func caseCloudCalls(ctx context.Context, env Env, c *Case) ([]*cloudIdentity, []*cairn.Event, error) {
+	var irows []*cloudIdentity
+	byIdent := map[string]*cloudIdentity{}
+	var cloudEvents []*cairn.Event
+	for i := range c.Detections {
+		d := &c.Detections[i]
+		if d.Entities.Identity == "" {
+			continue
+		}
+		evs, err := detectionEvents(ctx, env, c, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := byIdent[d.Entities.Identity]
+		if r == nil {
+			r = &cloudIdentity{key: d.Entities.Identity}
+			byIdent[r.key] = r
+			irows = append(irows, r)
+		}
+		r.n += detCount(d)
+		for _, e := range evs {
+			if e.Cloud == nil {
+				continue
+			}
+			cloudEvents = append(cloudEvents, e)
+			id := e.Cloud.Identity
+			addOnce(&r.keys, id.AccessKeyID)
+			addOnce(&r.ips, e.Cloud.SourceIP)
+			addOnce(&r.session, id.SessionName)
+		}
+	}
+	if env.Store != nil {
+		for _, r := range irows {
+			for _, ip := range r.ips {
+				q := cairn.EventQuery{Filter: "cloud.identity = " + filter.Text(r.key) + " and ct.srcip = " + filter.Text(ip),
+					Since: c.Scope.Since, Limit: maxIdentityEvents, Oldest: true}
+				page, err := env.Store.QueryEvents(ctx, q)
+				if err != nil {
+					return nil, nil, fmt.Errorf("calls of %s from %s: %w", r.key, ip, err)
+				}
+				for i := range page.Events {
+					cloudEvents = append(cloudEvents, &page.Events[i])
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	out := cloudEvents[:0]
+	for _, e := range cloudEvents {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	return irows, out, nil
 }
 
 // detectionEvents returns the events of a detection: the case's first
