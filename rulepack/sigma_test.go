@@ -72,9 +72,14 @@ func TestSigmaPackOnDemo(t *testing.T) {
 		if len(ses) == 0 || slices.ContainsFunc(ses, func(id string) bool { return id != want }) {
 			t.Errorf("seed %d: SES reconnaissance detections on %v, want them on the attacker's IAM user only", seed, ses)
 		}
+		read := rules["S3 Data Read After Logging Was Stopped"]
+		want = truthIdentity(t, sc, "confidential objects read")
+		if len(read) == 0 || slices.ContainsFunc(read, func(id string) bool { return id != want }) {
+			t.Errorf("seed %d: data read after logging stopped on %v, want it on %s only", seed, read, want)
+		}
 		for rule, ids := range rules {
 			switch rule {
-			case "SES Reconnaissance by One Identity", "Discovery Burst by One Identity":
+			case "SES Reconnaissance by One Identity", "Discovery Burst by One Identity", "S3 Data Read After Logging Was Stopped":
 			default:
 				t.Errorf("seed %d: %q fired on %v", seed, rule, ids)
 			}
