@@ -51,6 +51,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./decode/ ./filter/ ./proctree/ ./falco/ ./sigma/
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count $(BENCHCOUNT) ./correlate/
 	$(GO) test -run '^$$' -bench UIFeed -benchtime 20x ./server/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./sensor/
 	cd bench/sigmago && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count $(BENCHCOUNT)
 	./scripts/bench-cli.sh
 

@@ -303,13 +303,18 @@ func TestLive(t *testing.T) {
 	// bash forks 80, which exits without executing.
 	tr.handle(Message{What: WhatFork, Timestamp: 14e9, ParentPID: 50, ParentTGID: 50, PID: 80, TGID: 80})
 	tr.handle(Message{What: WhatExit, Timestamp: 14.5e9, PID: 80, TGID: 80})
+	// bash forks 90, whose /proc entry is read when it is a zombie: its
+	// name and ids, no executable or arguments.
+	tr.handle(Message{What: WhatFork, Timestamp: 15e9, ParentPID: 50, ParentTGID: 50, PID: 90, TGID: 90})
+	f.add(fakeProcess{pid: 90, ppid: 50, comm: "stat", kthread: true, start: 1500})
+	tr.handle(Message{What: WhatExec, Timestamp: 15.1e9, PID: 90, TGID: 90})
 
 	evs := *out
 	var got []string
 	for _, ev := range evs {
 		got = append(got, fmt.Sprintf("%s %d %s", ev.Type, ev.Process.PID, ev.Process.Flags))
 	}
-	want := []string{"execve 60 execve", "execve 60 execve", "procexit 60 execve", "execve 70 partial", "procexit 70 partial", "procexit 80 clone"}
+	want := []string{"execve 60 execve", "execve 60 execve", "procexit 60 execve", "execve 70 partial", "procexit 70 partial", "procexit 80 clone", "execve 90 partial"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -345,11 +350,11 @@ func TestLive(t *testing.T) {
 		t.Errorf("clone exit: %+v", clone.Process)
 	}
 	st := tr.stats
-	if st.execs.Load() != 3 || st.exits.Load() != 3 || st.forks.Load() != 3 || st.threads.Load() != 1 || st.partial.Load() != 1 {
+	if st.execs.Load() != 4 || st.exits.Load() != 3 || st.forks.Load() != 4 || st.threads.Load() != 1 || st.partial.Load() != 2 {
 		t.Errorf("stats: execs %d exits %d forks %d threads %d partial %d", st.execs.Load(), st.exits.Load(), st.forks.Load(), st.threads.Load(), st.partial.Load())
 	}
-	if len(tr.procs) != 2 {
-		t.Errorf("%d processes left in the table, want 2 (init, bash)", len(tr.procs))
+	if len(tr.procs) != 3 {
+		t.Errorf("%d processes left in the table, want 3 (init, bash, the zombie)", len(tr.procs))
 	}
 	// Event ids are deterministic.
 	tr2, out2 := newTracker(t, f)

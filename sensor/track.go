@@ -369,6 +369,12 @@ func (t *tracker) exec(m Message, s *snapshot, err error) {
 		p.ParentExecID = ne.parent.ExecID
 	}
 	p.Flags = flagExec
+	if p.Binary == "" && p.Args == "" {
+		// Read between its exit and its parent's wait: a zombie's /proc
+		// entry has its name and ids but no executable or arguments.
+		p.Flags = flagPartial
+		t.stats.partial.Add(1)
+	}
 	ne.proc = &p
 	t.procs[pid] = ne
 	t.stats.execs.Add(1)
