@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,20 +35,32 @@ func TestServeSensor(t *testing.T) {
 	// The sensor subscribes before serve listens; give its first walk of
 	// /proc a moment to store this process.
 	time.Sleep(500 * time.Millisecond)
-	// A command this short may exit before the sensor reads its /proc
-	// entry (the connector's exec event carries no arguments): it is then
-	// kept as a partial process without a command line. Run it up to
-	// three times.
-	filter := `rule.name = "Read Sensitive File by Command" and proc.cmdline = "stat /etc/shadow"`
+	// A command as short as stat may exit before the sensor reads its
+	// /proc entry (the connector's exec event carries no arguments): it is
+	// then kept as a partial process without a command line, which happens
+	// more the busier the machine is. Try it three times, then a command
+	// that lives long enough to be read (tail under timeout).
+	tries := []struct{ script, want string }{
+		{"stat /etc/shadow >/dev/null; true", "stat /etc/shadow"},
+		{"stat /etc/shadow >/dev/null; true", "stat /etc/shadow"},
+		{"stat /etc/shadow >/dev/null; true", "stat /etc/shadow"},
+		{"timeout 0.5 tail -f /etc/shadow >/dev/null; true", "tail -f /etc/shadow"},
+	}
 	var list struct {
 		Detections []struct {
 			ID string `json:"id"`
 		} `json:"detections"`
 	}
 	var start time.Time
-	for try := 0; try < 3 && len(list.Detections) == 0; try++ {
+	var want string
+	for i := 0; i < len(tries) && len(list.Detections) == 0; i++ {
+		if i == len(tries)-1 {
+			t.Logf("stat was never read from /proc in time on this machine; trying a longer-lived command")
+		}
+		want = tries[i].want
+		filter := `rule.name = "Read Sensitive File by Command" and proc.cmdline = ` + strconv.Quote(want)
 		start = time.Now()
-		if out, err := exec.Command("sh", "-c", "stat /etc/shadow >/dev/null; true").CombinedOutput(); err != nil {
+		if out, err := exec.Command("sh", "-c", tries[i].script).CombinedOutput(); err != nil {
 			t.Fatalf("sh: %v %s", err, out)
 		}
 		for deadline := time.Now().Add(5 * time.Second); len(list.Detections) == 0 && time.Now().Before(deadline); {
@@ -61,9 +75,9 @@ func TestServeSensor(t *testing.T) {
 		}
 	}
 	if len(list.Detections) == 0 {
-		t.Fatal("no detection of stat /etc/shadow after three tries")
+		t.Fatal("no detection of a command naming /etc/shadow")
 	}
-	t.Logf("detection readable %v after the command ran", time.Since(start).Round(time.Millisecond))
+	t.Logf("detection of %q readable %v after the command ran", want, time.Since(start).Round(time.Millisecond))
 	code, body := srv.call(t, "GET", "/api/v1/trees/"+list.Detections[0].ID, admin, "")
 	if code != 200 {
 		t.Fatalf("tree: %d %s", code, body)
@@ -78,18 +92,21 @@ func TestServeSensor(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &tree); err != nil {
 		t.Fatal(err)
 	}
+	// Root first: … this test process … sh -c … the command, flagged.
 	n := len(tree.Lineage)
-	if n < 3 {
-		t.Fatalf("lineage too short: %+v", tree.Lineage)
+	if n < 3 || tree.Lineage[n-1].Cmdline != want || !tree.Lineage[n-1].Flagged {
+		t.Fatalf("lineage %+v, want it to end at %q, flagged", tree.Lineage, want)
 	}
-	stat, sh, me := tree.Lineage[n-1], tree.Lineage[n-2], tree.Lineage[n-3]
-	if stat.Cmdline != "stat /etc/shadow" || !stat.Flagged {
-		t.Errorf("flagged process %+v, want stat /etc/shadow", stat)
+	me, sh := -1, -1
+	for i, node := range tree.Lineage {
+		if node.PID == int64(os.Getpid()) {
+			me = i
+		}
+		if strings.HasPrefix(node.Cmdline, "sh -c") {
+			sh = i
+		}
 	}
-	if sh.Cmdline != "sh -c \"stat /etc/shadow >/dev/null; true\"" && sh.Cmdline != "sh -c stat /etc/shadow >/dev/null; true" {
-		t.Errorf("parent %+v, want the sh -c", sh)
-	}
-	if me.PID != int64(os.Getpid()) {
-		t.Errorf("grandparent pid %d, want this test process %d (lineage %+v)", me.PID, os.Getpid(), tree.Lineage)
+	if me < 0 || sh < 0 || !(me < sh && sh < n-1) {
+		t.Errorf("lineage %+v: want this test process (pid %d), then sh -c, then the command", tree.Lineage, os.Getpid())
 	}
 }
