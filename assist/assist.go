@@ -80,6 +80,9 @@ type Parsed struct {
 	// Since is a time range the question gives ("in the last 24 hours"),
 	// 0 when none.
 	Since time.Duration `json:"since,omitempty"`
+	// MinSeverity is the least severity the question asks about
+	// ("critical detections", "high or critical alerts"), "" for any.
+	MinSeverity string `json:"min_severity,omitempty"`
 }
 
 // Answer is the assistant's reply.

@@ -204,6 +204,15 @@ func (e *Engine) scopeOf(sess *Session, p Parsed, feed string, now time.Time) Sc
 	if p.Since > 0 {
 		s.Since = now.Add(-p.Since)
 	}
+	if p.MinSeverity != "" {
+		sev := "severity >= " + p.MinSeverity
+		if s.Extra != "" && !strings.Contains(s.Extra, sev) {
+			sev = s.Extra + " and " + sev
+		} else if s.Extra != "" {
+			sev = s.Extra
+		}
+		s.Extra = sev
+	}
 	return s
 }
 

@@ -39,7 +39,44 @@ func Parse(question string, v *Vocabulary) Parsed {
 	}
 	p.FollowUp = !p.All && (len(p.Entities) == 0 || refersBack(all))
 	p.Since = since(words)
+	p.MinSeverity = minSeverity(words)
 	return p
+}
+
+// severityWords are the severities in rank order, lowest first.
+var severityWords = []string{"info", "low", "medium", "high", "critical"}
+
+// severityNouns make a severity word next to them about severity
+// ("high alerts", "severity high"), rather than anything else ("high
+// CPU").
+var severityNouns = map[string]bool{"severity": true, "detection": true, "priority": true, "risk": true, "sev": true}
+
+// minSeverity returns the least severity the words ask about: any
+// severity word next to a severity noun (or "critical" anywhere, or one
+// joined to such a word by "or"/"and"), the lowest of them; "" when none.
+func minSeverity(words []string) string {
+	near := func(i int) bool {
+		for _, j := range []int{i - 3, i - 2, i - 1, i + 1, i + 2, i + 3} {
+			if j >= 0 && j < len(words) && (severityNouns[words[j]] || severityNouns[norm(words[j])]) {
+				return true
+			}
+		}
+		return false
+	}
+	low := -1
+	for i, w := range words {
+		r := slices.Index(severityWords, w)
+		if r < 0 || (w != "critical" && !near(i)) {
+			continue
+		}
+		if low < 0 || r < low {
+			low = r
+		}
+	}
+	if low < 0 {
+		return ""
+	}
+	return severityWords[low]
 }
 
 // clip cuts q to MaxQuestion bytes and replaces invalid UTF-8 (and a
@@ -107,7 +144,8 @@ var intentRules = []struct {
 
 	{IntentRootCause, 4, []string{"root cause", "entry point", "initial access", "patient zero"}},
 	{IntentRootCause, 3, []string{"cause", "origin", "how start", "where start", "how begin", "where come from",
-		"how attacker get in", "how get in", "break in", "why happen"}},
+		"how attacker get in", "how get in", "break in", "why happen", "who attacker", "who do this", "who is behind",
+		"who responsible", "who is it", "who do"}},
 	{IntentRootCause, 2, []string{"start", "begin", "come from", "first"}},
 
 	{IntentAttack, 4, []string{"mitre", "tactic", "technique", "ttp"}},
@@ -117,7 +155,8 @@ var intentRules = []struct {
 	{IntentPath, 2, []string{"what they do", "chain"}},
 
 	{IntentBlast, 4, []string{"blast", "radius"}},
-	{IntentBlast, 3, []string{"impact", "affect", "touch", "damage", "spread"}},
+	{IntentBlast, 3, []string{"impact", "affect", "touch", "damage", "spread", "exfiltrate", "steal", "leak", "data access",
+		"data read"}},
 	{IntentBlast, 2, []string{"compromise", "how many", "which pod", "which host", "which identity", "which workload",
 		"which user", "which namespace", "scope", "reach"}},
 
@@ -171,6 +210,10 @@ var synonyms = []struct {
 	{"damage", "damag*"},
 	{"spread", "spread*"},
 	{"compromise", "compromis*"},
+	{"exfiltrate", "exfiltrat* exfil"},
+	{"steal", "steal steals stole stolen stealing theft"},
+	{"leak", "leak leaks leaked leaking"},
+	{"responsible", "responsible culprit"},
 	{"fix", "fix fixed fixes fixing"},
 	{"remedy", "remed*"},
 	{"mitigate", "mitigat*"},
