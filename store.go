@@ -95,6 +95,7 @@ type Store interface {
 	ContextReader
 	DetectionStore
 	TriageStore
+	IdentityStatusStore
 	HitReader
 	ExceptionStore
 	AuditLog

@@ -65,6 +65,10 @@ func Run(t *testing.T, open OpenFunc) {
 		{"TriageKept", testTriageKept},
 		{"DetectionCounts", testDetectionCounts},
 		{"Comments", testComments},
+		// Analysts' verdicts on identities: cairn.IdentityStatusStore.
+		{"IdentityStatusSet", testIdentityStatusSet},
+		{"IdentityStatusInvalid", testIdentityStatusInvalid},
+		{"IdentityStatusConcurrent", testIdentityStatusConcurrent},
 		// Exceptions, the audit log and a rule's hits: cairn.ExceptionStore,
 		// cairn.AuditLog and cairn.HitReader.
 		{"ExceptionAdd", testExceptionAdd},
