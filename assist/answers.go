@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/identity"
 )
 
 // This file holds the answers that read only the case (summary, explain,
@@ -219,7 +220,7 @@ func checksFor(c *Case, d *cairn.Detection) []string {
 		if id.AccessKeyID != "" {
 			out = append(out, fmt.Sprintf("which other calls the access key %s made (filter `cloud.accesskey.id = %s`)", mdCode(id.AccessKeyID), strings.ReplaceAll(id.AccessKeyID, "`", "")))
 		}
-		if isInstanceID(id.SessionName) {
+		if identity.IsInstanceID(id.SessionName) {
 			out = append(out, fmt.Sprintf("whether the session %s (EC2 instance credentials) was used from an address that is not the instance's", mdCode(id.SessionName)))
 		}
 	case ev != nil && ev.Process != nil:
@@ -518,20 +519,6 @@ func parentName(ev *cairn.Event) string {
 		return ev.Parent.Comm()
 	}
 	return "its parent"
-}
-
-// isInstanceID reports whether a session name is an EC2 instance id, as
-// the session of an instance role's credentials is named.
-func isInstanceID(s string) bool {
-	if !strings.HasPrefix(s, "i-") || (len(s) != 10 && len(s) != 19) {
-		return false
-	}
-	for _, r := range s[2:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // mdTime formats a time for answers, in UTC.

@@ -10,6 +10,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/attack"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/treeview"
 )
 
@@ -425,7 +426,7 @@ func linkCloudToRuntime(c *Case) map[string][]link {
 		if ev == nil || ev.Process == nil {
 			continue
 		}
-		if role := imdsRole(ev.Process.Args); role != "" {
+		if role := identity.IMDSRole(ev.Process.Args); role != "" {
 			reads = append(reads, imds{d, role})
 		}
 	}
@@ -440,7 +441,7 @@ func linkCloudToRuntime(c *Case) map[string][]link {
 			continue
 		}
 		id := ev.Cloud.Identity
-		role := roleName(id.Key)
+		role := identity.RoleName(id.Key)
 		if role == "" {
 			continue
 		}
@@ -449,7 +450,7 @@ func linkCloudToRuntime(c *Case) map[string][]link {
 				continue
 			}
 			how := "its session"
-			if isInstanceID(id.SessionName) {
+			if identity.IsInstanceID(id.SessionName) {
 				how = "the instance session " + mdCode(id.SessionName)
 			}
 			out[d.ID] = append(out[d.ID], link{r.d.ID, fmt.Sprintf("the credentials of role %s were read from the instance metadata service by %s in pod %s on host %s at %s (detection %s); here %s of that role calls %s from %s",
@@ -462,35 +463,6 @@ func linkCloudToRuntime(c *Case) map[string][]link {
 		}
 	}
 	return out
-}
-
-// imdsRole returns the role whose credentials a command line fetches
-// from the instance metadata service, or "".
-func imdsRole(args string) string {
-	const marker = "/latest/meta-data/iam/security-credentials/"
-	i := strings.Index(args, marker)
-	if i < 0 {
-		return ""
-	}
-	rest := args[i+len(marker):]
-	if j := strings.IndexAny(rest, " \t\"'/?"); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
-}
-
-// roleName is the role name of an identity key that is a role's ARN
-// (arn:aws:iam::1:role/path/name), or "".
-func roleName(key string) string {
-	i := strings.Index(key, ":role/")
-	if i < 0 {
-		return ""
-	}
-	name := key[i+len(":role/"):]
-	if j := strings.LastIndexByte(name, '/'); j >= 0 {
-		name = name[j+1:]
-	}
-	return name
 }
 
 // techniqueName is a technique's name, with its parent's before a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/treeview"
 )
 
@@ -254,7 +255,7 @@ func writeRuntimeOrigin(b *strings.Builder, c *Case, n int, o *origin) {
 func writeCloudOrigin(b *strings.Builder, n int, o *origin, ev *evidence) {
 	instance := ""
 	for _, s := range o.sessions {
-		if isInstanceID(s) {
+		if identity.IsInstanceID(s) {
 			instance = s
 		}
 	}
@@ -321,7 +322,7 @@ func cloudContext(ctx context.Context, env Env, o *origin) error {
 			o.earlierIDs = append(o.earlierIDs, page.Events[i].ID)
 		}
 	}
-	role := roleName(o.identity)
+	role := identity.RoleName(o.identity)
 	if role == "" {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/treeview"
 )
 
@@ -318,7 +319,7 @@ func BuildGraph(ctx context.Context, env Env, c *Case) (*Graph, error) {
 		}
 		id := e.Cloud.Identity
 		target := nodeID(NodeRole, id.Key)
-		if isInstanceID(id.SessionName) {
+		if identity.IsInstanceID(id.SessionName) {
 			target = nodeID(NodeInstance, id.SessionName)
 		}
 		for _, l := range links[d.ID] {
@@ -441,9 +442,9 @@ func (b *graphBuilder) cloudCall(e *cairn.Event, w why) {
 	}
 	t := e.Time
 	var who string
-	if roleName(id.Key) != "" {
+	if identity.RoleName(id.Key) != "" {
 		who = b.node(NodeRole, id.Key, id.Key, t, w)
-		if isInstanceID(id.SessionName) {
+		if identity.IsInstanceID(id.SessionName) {
 			inst := b.node(NodeInstance, id.SessionName, id.SessionName, t, w)
 			b.edge(inst, who, EdgeAssumed, t, w)
 		}
@@ -462,7 +463,7 @@ func (b *graphBuilder) cloudCall(e *cairn.Event, w why) {
 	if cl.EventName == "AssumeRole" && cl.ErrorCode == "" {
 		if ref, err := field.Lookup("json.value[/requestParameters/roleArn]"); err == nil {
 			if v, ok := ref.Get(e); ok {
-				if arn, _ := v.(string); roleName(arn) != "" {
+				if arn, _ := v.(string); identity.RoleName(arn) != "" {
 					r := b.node(NodeRole, arn, arn, t, w)
 					b.edge(who, r, EdgeAssumed, t, w)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/identity"
 )
 
 func buildGraph(t *testing.T, f *answerFixture, c *Case) *Graph {
@@ -135,7 +136,7 @@ func TestBuildGraph(t *testing.T) {
 			var readers []string
 			for _, id := range processNodes(g, "curl ") {
 				n := g.Nodes[slices.IndexFunc(g.Nodes, func(n GraphNode) bool { return n.ID == id })]
-				if strings.Contains(n.Label, "security-credentials/"+roleName(rc.Identity)) && hasEdge(g, id, EdgeUsedCredentialsFrom, inst) {
+				if strings.Contains(n.Label, "security-credentials/"+identity.RoleName(rc.Identity)) && hasEdge(g, id, EdgeUsedCredentialsFrom, inst) {
 					readers = append(readers, id)
 				}
 			}
