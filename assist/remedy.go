@@ -29,6 +29,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/remediate"
 )
 
 // remedyMaxExtraEvents caps the further events read per cloud detection
@@ -83,14 +84,6 @@ func validLabelKey(k string) bool {
 // characters.
 func validLabelValue(v string) bool {
 	return v == "" || (len(v) <= 63 && reLabelName.MatchString(v))
-}
-
-// shellQuote returns s as one POSIX shell word that the shell takes
-// literally: inside single quotes nothing is special, and a single quote
-// is written as '\” (close, escaped quote, reopen). A NUL byte cannot be
-// passed in an argument at all; callers only quote validated names.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // remedyVisible replaces control characters (newlines included) and
@@ -631,7 +624,7 @@ func (s *remedyScript) cmd(parts ...any) {
 		case lit:
 			s.b.WriteString(string(p))
 		case string:
-			s.b.WriteString(shellQuote(p))
+			s.b.WriteString(remediate.ShellQuote(p))
 		default:
 			panic(fmt.Sprintf("remedyScript.cmd: part of type %T", p))
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/internal/demostore"
+	"github.com/cairn-cdr/cairn/remediate"
 )
 
 // remedyNow anchors the demo scenarios of these tests.
@@ -54,20 +55,20 @@ func TestShellQuote(t *testing.T) {
 		{`''`, `''\'''\'''`},
 	}
 	for _, tc := range table {
-		if got := shellQuote(tc.in); got != tc.want {
-			t.Errorf("shellQuote(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := remediate.ShellQuote(tc.in); got != tc.want {
+			t.Errorf("remediate.ShellQuote(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
 	for _, x := range hostileValues {
-		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(x)).Output()
+		out, err := exec.Command("sh", "-c", "printf %s "+remediate.ShellQuote(x)).Output()
 		if err != nil {
 			t.Fatalf("sh for %q: %v", x, err)
 		}
 		if string(out) != x {
-			t.Errorf("sh printf of shellQuote(%q) printed %q", x, out)
+			t.Errorf("sh printf of remediate.ShellQuote(%q) printed %q", x, out)
 		}
 	}
 }
@@ -320,11 +321,11 @@ func TestIsolateMinerNamespace(t *testing.T) {
 				t.Errorf("seed %d: miner pod %s (labels %v) not selected", seed, w.Pod, labels)
 			}
 			for _, want := range []string{
-				"kubectl label pod --overwrite -n " + shellQuote(w.Namespace) + " " + shellQuote(w.Pod) + " 'cairn.io/quarantine=true'",
-				"kubectl logs --all-containers --timestamps -n " + shellQuote(w.Namespace) + " " + shellQuote(w.Pod),
-				"kubectl delete pod --wait=false -n " + shellQuote(w.Namespace) + " " + shellQuote(w.Pod),
-				"kubectl scale --replicas=0 -n " + shellQuote(w.Namespace) + " " + shellQuote("deployment/"+w.Workload),
-				"kubectl cordon " + shellQuote(w.Node),
+				"kubectl label pod --overwrite -n " + remediate.ShellQuote(w.Namespace) + " " + remediate.ShellQuote(w.Pod) + " 'cairn.io/quarantine=true'",
+				"kubectl logs --all-containers --timestamps -n " + remediate.ShellQuote(w.Namespace) + " " + remediate.ShellQuote(w.Pod),
+				"kubectl delete pod --wait=false -n " + remediate.ShellQuote(w.Namespace) + " " + remediate.ShellQuote(w.Pod),
+				"kubectl scale --replicas=0 -n " + remediate.ShellQuote(w.Namespace) + " " + remediate.ShellQuote("deployment/"+w.Workload),
+				"kubectl cordon " + remediate.ShellQuote(w.Node),
 			} {
 				if !strings.Contains(kube, want) {
 					t.Errorf("seed %d: kubectl artifact lacks %q", seed, want)
@@ -424,17 +425,17 @@ func TestFixScarleteelIdentities(t *testing.T) {
 		}
 		for _, k := range story.AccessKeys {
 			if strings.HasPrefix(k, "AKIA") {
-				want := "aws iam update-access-key --user-name " + shellQuote(user) + " --access-key-id " + shellQuote(k) + " --status Inactive"
+				want := "aws iam update-access-key --user-name " + remediate.ShellQuote(user) + " --access-key-id " + remediate.ShellQuote(k) + " --status Inactive"
 				if !strings.Contains(aws, want) {
 					t.Errorf("seed %d: commands lack %q:\n%s", seed, want, aws)
 				}
 			}
 		}
 		for _, want := range []string{
-			"aws iam delete-login-profile --user-name " + shellQuote(user),
-			"aws iam put-user-policy --user-name " + shellQuote(user) + " --policy-name CairnDenyAll",
-			"aws iam put-role-policy --role-name " + shellQuote(role) + " --policy-name AWSRevokeOlderSessions",
-			"--instance-id " + shellQuote(story.RootCause.InstanceID),
+			"aws iam delete-login-profile --user-name " + remediate.ShellQuote(user),
+			"aws iam put-user-policy --user-name " + remediate.ShellQuote(user) + " --policy-name CairnDenyAll",
+			"aws iam put-role-policy --role-name " + remediate.ShellQuote(role) + " --policy-name AWSRevokeOlderSessions",
+			"--instance-id " + remediate.ShellQuote(story.RootCause.InstanceID),
 		} {
 			if !strings.Contains(aws, want) {
 				t.Errorf("seed %d: commands lack %q:\n%s", seed, want, aws)
@@ -472,7 +473,7 @@ func TestFixScarleteelIdentities(t *testing.T) {
 			if err := json.Compact(&one, []byte(art.Content)); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(aws, shellQuote(one.String())) {
+			if !strings.Contains(aws, remediate.ShellQuote(one.String())) {
 				t.Errorf("seed %d: policy %s not in the commands", seed, art.Name)
 			}
 		}
@@ -487,7 +488,7 @@ func TestFixScarleteelIdentities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := `aws ec2 modify-instance-attribute --groups "$QUARANTINE_SG" --instance-id ` + shellQuote(story.RootCause.InstanceID)
+		want := `aws ec2 modify-instance-attribute --groups "$QUARANTINE_SG" --instance-id ` + remediate.ShellQuote(story.RootCause.InstanceID)
 		if !strings.Contains(artifactsOf(iso, ArtifactAWSCLI), want) {
 			t.Errorf("seed %d: isolation lacks %q:\n%s", seed, want, artifactsOf(iso, ArtifactAWSCLI))
 		}
