@@ -3,6 +3,7 @@ package remediate
 import (
 	"crypto/rand"
 	"fmt"
+	"github.com/cairn-cdr/cairn"
 	"math/big"
 	"net/netip"
 	"strings"
@@ -147,16 +148,16 @@ func putPolicy(t Target, desc, name string, doc policyDocument) (Step, Step) {
 // family is refused: the deny would never match.
 func CheckCIDRs(cidrs []string) ([]string, error) {
 	if len(cidrs) == 0 {
-		return nil, fmt.Errorf("no allowed source CIDR given")
+		return nil, cairn.Errorf(cairn.EINVALID, "no allowed source CIDR given")
 	}
 	out := make([]string, 0, len(cidrs))
 	for _, c := range cidrs {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a CIDR", c)
+			return nil, cairn.Errorf(cairn.EINVALID, "%q is not a CIDR", c)
 		}
 		if p.Bits() == 0 {
-			return nil, fmt.Errorf("%q allows every address", c)
+			return nil, cairn.Errorf(cairn.EINVALID, "%q allows every address", c)
 		}
 		out = append(out, p.Masked().String())
 	}

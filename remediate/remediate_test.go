@@ -596,3 +596,10 @@ func TestExecuteRefuses(t *testing.T) {
 		t.Error("ftp endpoint accepted")
 	}
 }
+
+func TestUsableKeys(t *testing.T) {
+	ok, bad := remediate.UsableKeys([]string{"AKIAQNGTLZOZQ2LIQCTC", "AKIAEXAMPLE", "ASIAWFQ77JWXF3B2GQ7S", "x;y"})
+	if len(ok) != 2 || len(bad) != 2 || bad[0] != "AKIAEXAMPLE" {
+		t.Errorf("UsableKeys = %v, %v", ok, bad)
+	}
+}

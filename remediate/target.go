@@ -154,3 +154,17 @@ func pathName(s string) (string, bool) {
 	}
 	return name, true
 }
+
+// UsableKeys splits access key ids into those TargetOf takes and the
+// malformed rest, so that a caller can leave out (and report) a key an
+// event carried that is not a key, instead of giving up on the identity.
+func UsableKeys(keys []string) (ok, bad []string) {
+	for _, k := range keys {
+		if reAccessKey.MatchString(k) {
+			ok = append(ok, k)
+		} else {
+			bad = append(bad, k)
+		}
+	}
+	return ok, bad
+}

@@ -48,6 +48,11 @@ func (s *server) routes() []route {
 		{method: "POST", path: apiPrefix + "/ingest/falcosidekick", role: RoleAnalyst, handle: s.ingestFalcosidekick},
 
 		{method: "POST", path: apiPrefix + "/ask", role: RoleViewer, handle: s.ask},
+		{method: "GET", path: apiPrefix + "/identities", role: RoleViewer, query: []string{"filter"}, handle: s.listIdentities},
+		{method: "GET", path: apiPrefix + "/identities/{id}", role: RoleViewer, handle: s.getIdentity},
+		{method: "POST", path: apiPrefix + "/identities/{id}/status", role: RoleAnalyst, handle: s.postIdentityStatus},
+		{method: "GET", path: apiPrefix + "/identities/{id}/policy", role: RoleViewer, query: []string{"since", "until"}, handle: s.getIdentityPolicy},
+		{method: "GET", path: apiPrefix + "/identities/{id}/remediation", role: RoleViewer, query: []string{"cidr"}, handle: s.getIdentityRemediation},
 		{method: "GET", path: apiPrefix + "/risks", role: RoleViewer, query: []string{"filter", "since"}, handle: s.getRisks},
 		{method: "GET", path: apiPrefix + "/graph", role: RoleViewer, query: []string{"filter", "since", "format"}, handle: s.getGraph},
 

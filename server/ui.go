@@ -36,6 +36,8 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"statusName": statusName,
 	"deref":      func(p *int64) int64 { return *p },
 	"inc":        func(i int) int { return i + 1 },
+	"pathEscape": url.PathEscape,
+	"pct":        func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
 	"short": func(s string, n int) string {
 		if len(s) <= n {
 			return s
@@ -64,6 +66,9 @@ func (s *server) uiRoutes() []uiRoute {
 		{"POST", "/detections/{id}/exception", RoleAnalyst, s.uiException},
 		{"GET", "/graph", RoleViewer, s.uiGraph},
 		{"GET", "/risks", RoleViewer, s.uiRisks},
+		{"GET", "/identities", RoleViewer, s.uiIdentities},
+		{"GET", "/identities/{id}", RoleViewer, s.uiIdentity},
+		{"POST", "/identities/{id}/status", RoleAnalyst, s.uiFlagIdentity},
 		{"GET", "/exceptions", RoleViewer, s.uiExceptions},
 		{"POST", "/exceptions/{id}/delete", RoleAnalyst, s.uiDeleteException},
 		{"GET", "/audit", RoleAdmin, s.uiAudit},

@@ -345,7 +345,11 @@ func runRemediate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	t, err := remediate.TargetOf(v.Key, v.AccessKeys)
+	keys, bad := remediate.UsableKeys(v.AccessKeys)
+	if len(bad) > 0 {
+		fmt.Fprintf(e.stderr, "cairn remediate: left out malformed access key ids: %s\n", termsafe.String(strings.Join(bad, ", ")))
+	}
+	t, err := remediate.TargetOf(v.Key, keys)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -116,3 +116,20 @@
   };
   document.querySelectorAll("time[datetime]").forEach(window.cairnLocalTime);
 })();
+
+// Copy buttons on command and policy blocks.
+(function () {
+  document.querySelectorAll("pre.copy").forEach((pre) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "copy-button";
+    b.textContent = "Copy";
+    b.addEventListener("click", () => {
+      const done = () => { b.textContent = "Copied"; setTimeout(() => { b.textContent = "Copy"; }, 1500); };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(pre.textContent).then(done, () => { b.textContent = "Select and copy"; });
+      }
+    });
+    pre.parentNode.insertBefore(b, pre);
+  });
+})();

@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/iampolicy"
+	"github.com/cairn-cdr/cairn/identity"
+	"github.com/cairn-cdr/cairn/internal/when"
+	"github.com/cairn-cdr/cairn/remediate"
+)
+
+// Cloud identity insights: the identities list and one identity's view,
+// an analyst's verdict, its least-privilege policy and its remediation
+// plans, for the API and the UI. An identity's id in a path is its key
+// (an ARN) with its slashes escaped (%2F).
+
+// identityTimeout bounds the work of one identity request.
+const identityTimeout = 30 * time.Second
+
+func (s *server) identities(ctx context.Context, flt string) ([]identity.View, error) {
+	ctx, cancel := context.WithTimeout(ctx, identityTimeout)
+	defer cancel()
+	vs, err := identity.List(ctx, s.cfg.Store, s.cfg.Store, identity.Options{Filter: strings.TrimSpace(flt)})
+	if vs == nil {
+		vs = []identity.View{}
+	}
+	return vs, err
+}
+
+// identityOf returns the view of one identity, ENOTFOUND when it made no
+// stored call.
+func (s *server) identityOf(ctx context.Context, key string) (identity.View, error) {
+	vs, err := s.identities(ctx, "cloud.identity = "+filter.Text(key))
+	if err != nil {
+		return identity.View{}, err
+	}
+	for _, v := range vs {
+		if v.Key == key {
+			return v, nil
+		}
+	}
+	return identity.View{}, cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored", key)
+}
+
+func (s *server) listIdentities(w http.ResponseWriter, r *http.Request, _ Token) error {
+	vs, err := s.identities(r.Context(), r.URL.Query().Get("filter"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"identities": vs})
+}
+
+func (s *server) getIdentity(w http.ResponseWriter, r *http.Request, _ Token) error {
+	v, err := s.identityOf(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// statusRequest is the body of POST /identities/{id}/status.
+type statusRequest struct {
+	State string `json:"state"`
+	Note  string `json:"note"`
+	// Since is when the compromise began (RFC 3339 or a duration ago);
+	// empty keeps cairn's estimate.
+	Since string `json:"since"`
+}
+
+func (s *server) postIdentityStatus(w http.ResponseWriter, r *http.Request, tok Token) error {
+	var req statusRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	st, err := s.flagIdentity(r.Context(), r.PathValue("id"), req, tok)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+// flagIdentity records an analyst's verdict for the API and the UI.
+func (s *server) flagIdentity(ctx context.Context, key string, req statusRequest, tok Token) (cairn.IdentityStatus, error) {
+	if req.State != cairn.IdentityCompromised && req.State != cairn.IdentityCleared {
+		return cairn.IdentityStatus{}, cairn.Errorf(cairn.EINVALID, "state must be %s or %s", cairn.IdentityCompromised, cairn.IdentityCleared)
+	}
+	v, err := s.identityOf(ctx, key)
+	if err != nil {
+		return cairn.IdentityStatus{}, err
+	}
+	now := s.now().UTC()
+	st := cairn.IdentityStatus{Identity: v.Key, State: req.State, By: tok.Name, At: now, Note: strings.TrimSpace(req.Note)}
+	if req.State == cairn.IdentityCompromised {
+		st.Since, st.Evidence = v.Status.Since, v.Status.Evidence
+		if req.Since != "" {
+			t, err := when.Ago(req.Since, now)
+			if err != nil {
+				return cairn.IdentityStatus{}, cairn.Errorf(cairn.EINVALID, "since: %v", err)
+			}
+			st.Since = t
+		}
+	}
+	if _, err := s.cfg.Store.SetIdentityStatus(ctx, st, cairn.AuditEntry{Time: now, Actor: tok.Name}); err != nil {
+		return cairn.IdentityStatus{}, err
+	}
+	return st, nil
+}
+
+// policyOf recommends the identity's least-privilege policy: from its
+// calls before its compromise began unless until is given.
+func (s *server) policyOf(ctx context.Context, v identity.View, since, until time.Time) (*iampolicy.Recommendation, error) {
+	if until.IsZero() && v.Status.State != identity.StateCleared && !v.Status.Since.IsZero() {
+		until = v.Status.Since
+	}
+	var evs []cairn.Event
+	q := cairn.EventQuery{Filter: "cloud.identity = " + filter.Text(v.Key), Since: since, Until: until, Oldest: true, Limit: 10000}
+	for {
+		page, err := s.cfg.Store.QueryEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, page.Events...)
+		if page.Next == "" || len(evs) >= 200_000 {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	return iampolicy.Recommend(evs, iampolicy.Options{Since: since, Until: until})
+}
+
+func (s *server) getIdentityPolicy(w http.ResponseWriter, r *http.Request, _ Token) error {
+	since, until, err := s.timeRange(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.identityOf(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	rec, err := s.policyOf(r.Context(), v, since, until)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rec)
+}
+
+// plansOf returns the identity's remediation plans.
+func (s *server) plansOf(v identity.View, cidrs []string) ([]remediate.Plan, error) {
+	keys, _ := remediate.UsableKeys(v.AccessKeys) // a malformed key from an event is left out
+	t, err := remediate.TargetOf(v.Key, keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(cidrs) > 0 {
+		if _, err := remediate.CheckCIDRs(cidrs); err != nil {
+			return nil, err
+		}
+	}
+	return remediate.Plans(t, remediate.Options{Now: s.now().UTC(), CIDRs: cidrs}), nil
+}
+
+func (s *server) getIdentityRemediation(w http.ResponseWriter, r *http.Request, _ Token) error {
+	v, err := s.identityOf(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var cidrs []string
+	if c := strings.TrimSpace(r.URL.Query().Get("cidr")); c != "" {
+		cidrs = strings.Split(c, ",")
+	}
+	plans, err := s.plansOf(v, cidrs)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"plans": plans})
+}
+
+// identityPage is what the identity page shows.
+type identityPage struct {
+	V          identity.View
+	Policy     string
+	PolicyNote string
+	Plans      []remediate.Plan
+	PlansNote  string
+}
+
+func (s *server) uiIdentities(w http.ResponseWriter, r *http.Request, sess *session) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	d := struct {
+		Q, Err string
+		Views  []identity.View
+	}{Q: q}
+	vs, err := s.identities(r.Context(), q)
+	switch {
+	case cairn.ErrorCode(err) == cairn.EINVALID:
+		d.Err = cairn.ErrorMessage(err)
+	case err != nil:
+		return err
+	}
+	d.Views = vs
+	return s.render(w, http.StatusOK, "identities.html", page{Title: "Identities", Nav: "identities", Sess: sess, Data: d})
+}
+
+func (s *server) uiIdentity(w http.ResponseWriter, r *http.Request, sess *session) error {
+	ctx := r.Context()
+	v, err := s.identityOf(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := identityPage{V: v}
+	if rec, err := s.policyOf(ctx, v, time.Time{}, time.Time{}); err != nil {
+		d.PolicyNote = cairn.ErrorMessage(err)
+	} else if doc, err := rec.JSON(); err == nil {
+		d.Policy = string(doc)
+		d.PolicyNote = fmt.Sprintf("From %d calls", rec.Events)
+		if v.Status.State != identity.StateCleared && !v.Status.Since.IsZero() {
+			d.PolicyNote += " before the compromise began (" + v.Status.Since.UTC().Format("2006-01-02 15:04:05") + " UTC), so the attacker's calls are not in it"
+		}
+		if len(rec.Unmapped) > 0 {
+			d.PolicyNote += "; not mapped to IAM actions: " + strings.Join(rec.Unmapped, ", ")
+		}
+		if len(rec.Unverified) > 0 {
+			d.PolicyNote += "; not in the known-action table (check them): " + strings.Join(rec.Unverified, ", ")
+		}
+	}
+	if plans, err := s.plansOf(v, nil); err != nil {
+		d.PlansNote = cairn.ErrorMessage(err)
+	} else {
+		d.Plans = plans
+	}
+	return s.render(w, http.StatusOK, "identity.html", page{Title: v.Key, Nav: "identities", Sess: sess, Data: d})
+}
+
+func (s *server) uiFlagIdentity(w http.ResponseWriter, r *http.Request, sess *session) error {
+	key := r.PathValue("id")
+	req := statusRequest{State: r.PostFormValue("state"), Note: r.PostFormValue("note"), Since: strings.TrimSpace(r.PostFormValue("since"))}
+	if _, err := s.flagIdentity(r.Context(), key, req, sess.Tok); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/identities/"+url.PathEscape(key), http.StatusSeeOther)
+	return nil
+}
+
