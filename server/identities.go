@@ -247,4 +247,3 @@ func (s *server) uiFlagIdentity(w http.ResponseWriter, r *http.Request, sess *se
 	http.Redirect(w, r, "/identities/"+url.PathEscape(key), http.StatusSeeOther)
 	return nil
 }
-
