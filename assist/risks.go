@@ -29,6 +29,9 @@ type Risk struct {
 	Rules      []string  `json:"rules"`
 	First      time.Time `json:"first"`
 	Last       time.Time `json:"last"`
+	// Identities holds the identity insights' verdict and risk of the
+	// incident's identities, when known (see WithIdentities).
+	IdentityRisk []string `json:"identity_risk,omitempty"`
 	// Filter selects the incident's detections in the feed and its
 	// attack path graph.
 	Filter     string   `json:"filter"`
@@ -234,4 +237,55 @@ func risk(c *Case, idx []int, links map[string][]link) Risk {
 		r.Exposure = []string{}
 	}
 	return r
+}
+
+// IdentityRisk is what the identity insights know of one identity: its
+// status and risk level with the reasons (IAM posture among them).
+type IdentityRisk struct {
+	State   string
+	Level   string
+	Reasons []string
+}
+
+// identityWeight raises an incident's score by its identities' risk: a
+// compromised identity doubles it, a critical or high one adds half.
+func identityWeight(ir IdentityRisk) float64 {
+	switch {
+	case ir.State == "compromised":
+		return 1
+	case ir.Level == "critical" || ir.Level == "high" || ir.State == "potentially_compromised":
+		return 0.5
+	}
+	return 0
+}
+
+// WithIdentities joins the identity insights to the incidents: each
+// identity's status, risk and reasons are listed, and its weight raises
+// the score (severity × exposure × blast radius × (1 + the weights));
+// the list is ordered again.
+func WithIdentities(risks []Risk, ids map[string]IdentityRisk) []Risk {
+	for i := range risks {
+		r := &risks[i]
+		w := 0.0
+		for _, key := range r.Identities {
+			ir, ok := ids[key]
+			if !ok {
+				continue
+			}
+			w += identityWeight(ir)
+			line := key + ": risk " + ir.Level
+			if ir.State != "" {
+				line += ", " + strings.ReplaceAll(ir.State, "_", " ")
+			}
+			if len(ir.Reasons) > 0 {
+				line += " (" + strings.Join(ir.Reasons, "; ") + ")"
+			}
+			r.IdentityRisk = append(r.IdentityRisk, line)
+		}
+		r.Score = math.Round(r.Score*(1+w)*10) / 10
+	}
+	slices.SortStableFunc(risks, func(a, b Risk) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), b.Last.Compare(a.Last), strings.Compare(a.Title, b.Title))
+	})
+	return risks
 }

@@ -69,3 +69,11 @@ func TestRisks(t *testing.T) {
 		}
 	}
 }
+
+func TestWithIdentities(t *testing.T) {
+	rs := []assist.Risk{{Title: "a", Score: 10, Identities: []string{"u1"}}, {Title: "b", Score: 12}}
+	rs = assist.WithIdentities(rs, map[string]assist.IdentityRisk{"u1": {State: "compromised", Level: "critical", Reasons: []string{"administrator access"}}})
+	if rs[0].Title != "a" || rs[0].Score != 20 || len(rs[0].IdentityRisk) != 1 || !strings.Contains(rs[0].IdentityRisk[0], "administrator access") {
+		t.Errorf("WithIdentities = %+v", rs)
+	}
+}

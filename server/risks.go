@@ -28,6 +28,26 @@ func (s *server) risksOf(ctx context.Context, filter string, since time.Time) ([
 	if rs == nil {
 		rs = []assist.Risk{}
 	}
+	// The identity insights of the identities involved: their verdicts,
+	// risk and posture raise the incidents they are in.
+	ids := map[string]assist.IdentityRisk{}
+	for _, r := range rs {
+		for _, key := range r.Identities {
+			ids[key] = assist.IdentityRisk{}
+		}
+	}
+	if len(ids) > 0 {
+		vs, err := s.identities(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if _, ok := ids[v.Key]; ok {
+				ids[v.Key] = assist.IdentityRisk{State: v.Status.State, Level: v.Risk.Level, Reasons: v.Risk.Reasons}
+			}
+		}
+		rs = assist.WithIdentities(rs, ids)
+	}
 	return rs, nil
 }
 
