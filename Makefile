@@ -5,7 +5,7 @@ BIN     := bin/cairn
 DEMO_DB ?= demo.db
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build demo test vet fuzz bench clean
+.PHONY: all build demo test vet fuzz bench clean geoip
 
 all: build
 
@@ -54,6 +54,12 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./sensor/
 	cd bench/sigmago && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count $(BENCHCOUNT)
 	./scripts/bench-cli.sh
+
+# geoip fetches a free IP geolocation database (DB-IP Lite City by default,
+# GEOIP_PACKAGE picks another @ip-location-db package) from the npm registry
+# into ./geoip/ and prints its attribution; cairn then reads it offline.
+geoip:
+	./scripts/geoip.sh
 
 clean:
 	rm -rf bin $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
