@@ -37,7 +37,7 @@ func TestListVerdict(t *testing.T) {
 		t.Fatalf("%s not listed", user)
 		return 0, identity.View{}
 	}
-	vs, err := identity.List(ctx, fx.Store, fx.Store, identity.Options{})
+	vs, err := identity.List(ctx, fx.Store, fx.Store, nil, identity.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestListVerdict(t *testing.T) {
 	if _, err := fx.Store.SetIdentityStatus(ctx, flag, cairn.AuditEntry{Time: demoNow, Actor: "ana"}); err != nil {
 		t.Fatal(err)
 	}
-	vs, err = identity.List(ctx, fx.Store, fx.Store, identity.Options{})
+	vs, err = identity.List(ctx, fx.Store, fx.Store, nil, identity.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestListVerdict(t *testing.T) {
 	if _, err := fx.Store.SetIdentityStatus(ctx, clear, cairn.AuditEntry{Time: demoNow, Actor: "ana"}); err != nil {
 		t.Fatal(err)
 	}
-	vs, _ = identity.List(ctx, fx.Store, fx.Store, identity.Options{})
+	vs, _ = identity.List(ctx, fx.Store, fx.Store, nil, identity.Options{})
 	if i, v := find(vs); v.Status.State != identity.StateCleared || i != len(vs)-1 && vs[len(vs)-1].Status.State != identity.StateCleared {
 		t.Errorf("cleared: position %d of %d, status %+v", i, len(vs), v.Status)
 	}

@@ -21,13 +21,25 @@ type StatusReader interface {
 	IdentityStatuses(ctx context.Context) ([]cairn.IdentityStatus, error)
 }
 
-// List builds the identities (Build) and joins each with its status and
-// risk: compromised first, then potentially compromised, then by risk
-// score, then the most recently active.
-func List(ctx context.Context, st Store, ss StatusReader, opts Options) ([]View, error) {
+// Posture gives an identity's IAM posture findings, one reason each
+// (posture.Account.Privileges); nil when cairn has none.
+type Posture interface {
+	Privileges(arn string) []string
+}
+
+// List builds the identities (Build) and joins each with its posture
+// findings (pos, nil for none), status and risk: compromised first, then
+// potentially compromised, then by risk score, then the most recently
+// active.
+func List(ctx context.Context, st Store, ss StatusReader, pos Posture, opts Options) ([]View, error) {
 	ids, err := Build(ctx, st, opts)
 	if err != nil {
 		return nil, err
+	}
+	if pos != nil {
+		for i := range ids {
+			ids[i].Privileges = pos.Privileges(ids[i].Key)
+		}
 	}
 	verdicts := map[string]cairn.IdentityStatus{}
 	if ss != nil {

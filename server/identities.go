@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/geo"
 	"github.com/cairn-cdr/cairn/iampolicy"
 	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/internal/when"
@@ -27,7 +28,7 @@ const identityTimeout = 30 * time.Second
 func (s *server) identities(ctx context.Context, flt string) ([]identity.View, error) {
 	ctx, cancel := context.WithTimeout(ctx, identityTimeout)
 	defer cancel()
-	vs, err := identity.List(ctx, s.cfg.Store, s.cfg.Store, identity.Options{Filter: strings.TrimSpace(flt)})
+	vs, err := identity.List(ctx, s.cfg.Store, s.cfg.Store, s.cfg.Posture, identity.Options{Filter: strings.TrimSpace(flt)})
 	if vs == nil {
 		vs = []identity.View{}
 	}
@@ -185,10 +186,56 @@ func (s *server) getIdentityRemediation(w http.ResponseWriter, r *http.Request, 
 // identityPage is what the identity page shows.
 type identityPage struct {
 	V          identity.View
+	Places     []place
+	MapW, MapH float64
+	Credit     string
 	Policy     string
 	PolicyNote string
 	Plans      []remediate.Plan
 	PlansNote  string
+}
+
+// place is a source address with its location and its point on the
+// page's world map (X, Y; Mapped false when it has no coordinates).
+type place struct {
+	identity.IPUse
+	Loc    geo.Location
+	Where  string
+	X, Y   float64
+	R      float64
+	Mapped bool
+}
+
+// places locates the identity's source addresses.
+func (s *server) places(v identity.View, w, h float64) []place {
+	var out []place
+	for _, u := range v.SourceIPs {
+		p := place{IPUse: u, Loc: s.cfg.GeoIP.Lookup(u.IP)}
+		switch p.Loc.Kind {
+		case geo.KindPrivate:
+			p.Where = "private address"
+		case geo.KindAWSService:
+			p.Where = "AWS service"
+		case geo.KindInvalid:
+			p.Where = "not an address"
+		default:
+			switch {
+			case s.cfg.GeoIP == nil:
+				p.Where = "unknown (no location database: cairn serve --geoip PATH)"
+			case p.Loc.Country == "" && p.Loc.City == "" && p.Loc.ASN == 0:
+				p.Where = "not in the location database"
+			default:
+				p.Where = p.Loc.String()
+			}
+		}
+		if p.Loc.Lat != 0 || p.Loc.Lon != 0 {
+			p.X, p.Y = geo.Project(p.Loc.Lat, p.Loc.Lon, w, h)
+			p.R = 3 + min(float64(u.N), 50)/10
+			p.Mapped = true
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func (s *server) uiIdentities(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -214,7 +261,8 @@ func (s *server) uiIdentity(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	d := identityPage{V: v}
+	d := identityPage{V: v, MapW: 720, MapH: 360, Credit: s.cfg.GeoIPCredit}
+	d.Places = s.places(v, d.MapW, d.MapH)
 	if rec, err := s.policyOf(ctx, v, time.Time{}, time.Time{}); err != nil {
 		d.PolicyNote = cairn.ErrorMessage(err)
 	} else if doc, err := rec.JSON(); err == nil {

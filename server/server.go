@@ -18,6 +18,8 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
+	"github.com/cairn-cdr/cairn/geo"
+	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/ingest"
 )
 
@@ -55,6 +57,14 @@ type Config struct {
 	// Assistant answers POST /api/v1/ask and the UI's assistant panel;
 	// nil turns them off.
 	Assistant *assist.Engine
+	// GeoIP locates identities' source addresses (nil: addresses are
+	// shown without a location); GeoIPCredit is the attribution its
+	// licence asks for, shown beside the locations.
+	GeoIP       *geo.DB
+	GeoIPCredit string
+	// Posture gives identities' IAM posture findings (nil: none), which
+	// weigh in their risk.
+	Posture identity.Posture
 }
 
 // metricsPath is where Config.Metrics is served.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/geo"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 )
 
@@ -37,6 +38,10 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"deref":      func(p *int64) int64 { return *p },
 	"inc":        func(i int) int { return i + 1 },
 	"pathEscape": url.PathEscape,
+	"lonLines":   func() []float64 { return []float64{-150, -120, -90, -60, -30, 0, 30, 60, 90, 120, 150} },
+	"latLines":   func() []float64 { return []float64{-60, -30, 0, 30, 60} },
+	"gx":         func(lon, w float64) float64 { x, _ := geo.Project(0, lon, w, 1); return x },
+	"gy":         func(lat, h float64) float64 { _, y := geo.Project(lat, 0, 1, h); return y },
 	"pct":        func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
 	"short": func(s string, n int) string {
 		if len(s) <= n {

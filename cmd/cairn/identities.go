@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/internal/when"
+	"github.com/cairn-cdr/cairn/posture"
 	"github.com/cairn-cdr/cairn/remediate"
 )
 
@@ -37,6 +40,8 @@ func runIdentities(ctx context.Context, e *env, args []string) int {
 			"when a high or critical detection names them), then by risk. Subcommands: show ID, flag ID.")
 	db := dbFlag(fs, e)
 	flt := fs.String("filter", "", "only the identities of the CloudTrail events this filter selects")
+	var postureFiles rulesFlag
+	fs.Var(&postureFiles, "posture", "IAM posture: aws iam get-account-authorization-details JSON or a credential report CSV (repeatable)")
 	out := outputFlag(fs, "text", "json")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -49,7 +54,11 @@ func runIdentities(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	vs, err := identity.List(ctx, st, st, identity.Options{Filter: *flt})
+	pos, err := loadPosture(postureFiles)
+	if err != nil {
+		return fail(e, err)
+	}
+	vs, err := identity.List(ctx, st, st, pos, identity.Options{Filter: *flt})
 	if err != nil {
 		return fail(e, err)
 	}
@@ -83,7 +92,7 @@ func done(e *env, err error) int {
 // identityView builds the view of one identity, ENOTFOUND when it made
 // no call cairn stored.
 func identityView(ctx context.Context, st cairn.Store, key string) (identity.View, error) {
-	vs, err := identity.List(ctx, st, st, identity.Options{Filter: "cloud.identity = " + filter.Text(key)})
+	vs, err := identity.List(ctx, st, st, nil, identity.Options{Filter: "cloud.identity = " + filter.Text(key)})
 	if err != nil {
 		return identity.View{}, err
 	}
@@ -447,4 +456,39 @@ func writePlan(w io.Writer, p remediate.Plan) {
 		fmt.Fprintf(w, "note: %s\n", s(n))
 	}
 	fmt.Fprintln(w)
+}
+
+// loadPosture reads IAM posture files: authorization details (JSON) and
+// credential reports (CSV), told apart by their first byte. nil when
+// there are none.
+func loadPosture(files []string) (identity.Posture, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	var acct *posture.Account
+	var creds []posture.Credential
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+			a, err := posture.LoadAuthDetails(bytes.NewReader(b))
+			if err != nil {
+				return nil, fmt.Errorf("--posture %s: %w", name, err)
+			}
+			if acct != nil {
+				acct.Principals = append(acct.Principals, a.Principals...)
+			} else {
+				acct = a
+			}
+			continue
+		}
+		c, err := posture.LoadCredentialReport(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("--posture %s: %w", name, err)
+		}
+		creds = append(creds, c...)
+	}
+	return posture.NewIndex(acct, creds, time.Now()), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,6 +143,20 @@ func TestIdentitiesCLI(t *testing.T) {
 				t.Errorf("%s: policy document is not JSON: %s", p.Strategy, doc)
 			}
 		}
+	}
+	// Posture: the user's policies make it an administrator, a reason of
+	// its risk.
+	authz := filepath.Join(t.TempDir(), "authz.json")
+	name = user[strings.LastIndex(user, "/")+1:]
+	authzDoc := `{"UserDetailList":[{"UserName":"` + name + `","UserId":"AIDA1","Arn":"` + user + `","Path":"/","CreateDate":"2019-01-01T00:00:00Z",` +
+		`"UserPolicyList":[{"PolicyName":"all","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}],` +
+		`"GroupList":[],"AttachedManagedPolicies":[]}],"GroupDetailList":[],"RoleDetailList":[],"Policies":[]}`
+	if err := os.WriteFile(authz, []byte(authzDoc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = cli(t, "", "identities", "--db", db, "--posture", authz, "-o", "json")
+	if code != 0 || !strings.Contains(out, "privileges: administrator access") {
+		t.Errorf("identities with posture: %d %s %.500s", code, errs, out)
 	}
 	if code, _, errs := cli(t, "", "remediate", "--db", db, "--strategy", "deactivate", "--execute", user); code != exitUsage && !strings.Contains(errs, "not confirmed") {
 		t.Errorf("--execute without confirmation: %d %s", code, errs)

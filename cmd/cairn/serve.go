@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/field"
+	"github.com/cairn-cdr/cairn/geo"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/metrics"
@@ -50,6 +52,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	slack := fs.String("notify-slack", "", "post a line per new detection at or above --notify-severity to this Slack-compatible incoming webhook")
 	notifySev := fs.String("notify-severity", "high", "lowest severity notified: info|low|medium|high|critical")
 	llm := addLLMFlags(fs)
+	var postureFiles rulesFlag
+	fs.Var(&postureFiles, "posture", "IAM posture: aws iam get-account-authorization-details JSON or a credential report CSV (repeatable); weighs in identities' risk")
+	geoPath := fs.String("geoip", "", "MaxMind-format location database file or directory (make geoip fetches a free one into ./geoip) for identities' source addresses")
 	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -124,13 +129,23 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	geoDB, geoCredit, err := openGeo(*geoPath)
+	if err != nil {
+		return fail(e, err)
+	}
+	pos, err := loadPosture(postureFiles)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer geoDB.Close()
 	stopSensor, err := startSensor(ctx, e, *sensorMode, st, rs, reg, ingestMetrics, onDetections, log)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer stopSensor()
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
-		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig})})
+		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig}),
+		GeoIP:     geoDB, GeoIPCredit: geoCredit, Posture: pos})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
@@ -281,4 +296,31 @@ func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ru
 			log.Error("host sensor: last batch", "err", err)
 		}
 	}, nil
+}
+
+// openGeo opens the location database at path ("" for none) and returns
+// the attribution its licence asks for, recognised by the file names
+// `make geoip` leaves.
+func openGeo(path string) (*geo.DB, string, error) {
+	if path == "" {
+		return nil, "", nil
+	}
+	db, err := geo.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	lower := strings.ToLower(path + " " + db.Source())
+	if entries, err := os.ReadDir(path); err == nil {
+		for _, en := range entries {
+			lower += " " + strings.ToLower(en.Name())
+		}
+	}
+	credit := ""
+	switch {
+	case strings.Contains(lower, "dbip") || strings.Contains(lower, "db-ip"):
+		credit = "IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0."
+	case strings.Contains(lower, "geolite"):
+		credit = "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com."
+	}
+	return db, credit, nil
 }
