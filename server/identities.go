@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,11 +52,47 @@ func (s *server) identityOf(ctx context.Context, key string) (identity.View, err
 }
 
 func (s *server) listIdentities(w http.ResponseWriter, r *http.Request, _ Token) error {
-	vs, err := s.identities(r.Context(), r.URL.Query().Get("filter"))
+	q := r.URL.Query()
+	if err := checkIdentityFacets(q.Get("status"), q.Get("risk")); err != nil {
+		return err
+	}
+	vs, err := s.identities(r.Context(), q.Get("filter"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"identities": vs})
+	return writeJSON(w, http.StatusOK, map[string]any{"identities": narrow(vs, q.Get("status"), q.Get("risk"))})
+}
+
+// identityStates and riskLevels are the identities list's facets.
+var (
+	identityStates = []string{identity.StateCompromised, identity.StatePotentiallyCompromised, identity.StateCleared, "none"}
+	riskLevels     = []string{identity.RiskCritical, identity.RiskHigh, identity.RiskMedium, identity.RiskLow}
+)
+
+func checkIdentityFacets(status, risk string) error {
+	if status != "" && !slices.Contains(identityStates, status) {
+		return cairn.Errorf(cairn.EINVALID, "status must be one of %s", strings.Join(identityStates, ", "))
+	}
+	if risk != "" && !slices.Contains(riskLevels, risk) {
+		return cairn.Errorf(cairn.EINVALID, "risk must be one of %s", strings.Join(riskLevels, ", "))
+	}
+	return nil
+}
+
+// narrow keeps the identities of a status ("none": no status) and a
+// risk level; "" keeps all.
+func narrow(vs []identity.View, status, risk string) []identity.View {
+	out := vs[:0:0]
+	for _, v := range vs {
+		st := v.Status.State
+		if st == "" {
+			st = "none"
+		}
+		if (status == "" || st == status) && (risk == "" || v.Risk.Level == risk) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (s *server) getIdentity(w http.ResponseWriter, r *http.Request, _ Token) error {
@@ -193,6 +230,9 @@ type identityPage struct {
 	PolicyNote string
 	Plans      []remediate.Plan
 	PlansNote  string
+	// Calls are the identity's newest calls; Filter selects them all.
+	Calls  []cairn.Event
+	Filter string
 }
 
 // place is a source address with its location and its point on the
@@ -239,11 +279,17 @@ func (s *server) places(v identity.View, w, h float64) []place {
 }
 
 func (s *server) uiIdentities(w http.ResponseWriter, r *http.Request, sess *session) error {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	v := r.URL.Query()
+	q := strings.TrimSpace(v.Get("q"))
+	status, risk := v.Get("status"), v.Get("risk")
+	if checkIdentityFacets(status, risk) != nil {
+		status, risk = "", ""
+	}
 	d := struct {
-		Q, Err string
-		Views  []identity.View
-	}{Q: q}
+		Q, Err, Status, Risk string
+		Views                []identity.View
+		States, Levels       []facet
+	}{Q: q, Status: status, Risk: risk}
 	vs, err := s.identities(r.Context(), q)
 	switch {
 	case cairn.ErrorCode(err) == cairn.EINVALID:
@@ -251,7 +297,30 @@ func (s *server) uiIdentities(w http.ResponseWriter, r *http.Request, sess *sess
 	case err != nil:
 		return err
 	}
-	d.Views = vs
+	link := func(st, rk string) string {
+		u := url.Values{}
+		for k, x := range map[string]string{"q": q, "status": st, "risk": rk} {
+			if x != "" {
+				u.Set(k, x)
+			}
+		}
+		return "/identities?" + u.Encode()
+	}
+	for _, st := range identityStates {
+		f := facet{Label: strings.ReplaceAll(st, "_", " "), Class: "st-" + st, N: len(narrow(vs, st, risk)), Active: st == status, URL: link(st, risk)}
+		if f.Active {
+			f.URL = link("", risk)
+		}
+		d.States = append(d.States, f)
+	}
+	for _, lv := range riskLevels {
+		f := facet{Label: lv, Class: "sev-" + lv, N: len(narrow(vs, status, lv)), Active: lv == risk, URL: link(status, lv)}
+		if f.Active {
+			f.URL = link(status, "")
+		}
+		d.Levels = append(d.Levels, f)
+	}
+	d.Views = narrow(vs, status, risk)
 	return s.render(w, http.StatusOK, "identities.html", page{Title: "Identities", Nav: "identities", Sess: sess, Data: d})
 }
 
@@ -261,7 +330,12 @@ func (s *server) uiIdentity(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	d := identityPage{V: v, MapW: 720, MapH: 360, Credit: s.cfg.GeoIPCredit}
+	d := identityPage{V: v, MapW: 720, MapH: 360, Credit: s.cfg.GeoIPCredit, Filter: "cloud.identity = " + filter.Text(v.Key)}
+	calls, err := s.cfg.Store.QueryEvents(ctx, cairn.EventQuery{Filter: d.Filter, Limit: 100})
+	if err != nil {
+		return err
+	}
+	d.Calls = calls.Events
 	d.Places = s.places(v, d.MapW, d.MapH)
 	if rec, err := s.policyOf(ctx, v, time.Time{}, time.Time{}); err != nil {
 		d.PolicyNote = cairn.ErrorMessage(err)

@@ -32,6 +32,18 @@ func TestIdentitiesAPI(t *testing.T) {
 	if len(list.Identities) != 1 || list.Identities[0].Key != alice || list.Identities[0].Status.State != "potentially_compromised" {
 		t.Fatalf("identities: %+v", list.Identities)
 	}
+	var none struct {
+		Identities []any `json:"identities"`
+	}
+	e.getJSON(t, "/api/v1/identities?status=cleared", server.RoleViewer, &none)
+	if len(none.Identities) != 0 {
+		t.Errorf("status=cleared: %d identities", len(none.Identities))
+	}
+	e.getJSON(t, "/api/v1/identities?status=potentially_compromised&risk="+list.Identities[0].Risk.Level, server.RoleViewer, &none)
+	if len(none.Identities) != 1 {
+		t.Errorf("status=potentially_compromised: %d identities", len(none.Identities))
+	}
+	wantError(t, "bad status", e.do(t, "GET", "/api/v1/identities?status=evil", server.RoleViewer, nil), http.StatusBadRequest, cairn.EINVALID)
 	path := "/api/v1/identities/" + url.PathEscape(alice)
 	var one struct {
 		Key       string   `json:"key"`
@@ -103,7 +115,7 @@ func TestIdentitiesUI(t *testing.T) {
 	page := b.get(t, "/identities/"+url.PathEscape(alice))
 	body := wantPage(t, "identity", page)
 	wantUIHeaders(t, "identity", page)
-	for _, want := range []string{`id="policy"`, `id="remediation"`, "aws iam", "Trail stopped"} {
+	for _, want := range []string{`id="policy"`, `id="remediation"`, "aws iam", "Trail stopped", `id="timeline"`, "StopLogging", "/graph?q="} {
 		if !strings.Contains(body, want) {
 			t.Errorf("identity page lacks %q", want)
 		}

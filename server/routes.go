@@ -48,7 +48,7 @@ func (s *server) routes() []route {
 		{method: "POST", path: apiPrefix + "/ingest/falcosidekick", role: RoleAnalyst, handle: s.ingestFalcosidekick},
 
 		{method: "POST", path: apiPrefix + "/ask", role: RoleViewer, handle: s.ask},
-		{method: "GET", path: apiPrefix + "/identities", role: RoleViewer, query: []string{"filter"}, handle: s.listIdentities},
+		{method: "GET", path: apiPrefix + "/identities", role: RoleViewer, query: []string{"filter", "status", "risk"}, handle: s.listIdentities},
 		{method: "GET", path: apiPrefix + "/identities/{id}", role: RoleViewer, handle: s.getIdentity},
 		{method: "POST", path: apiPrefix + "/identities/{id}/status", role: RoleAnalyst, handle: s.postIdentityStatus},
 		{method: "GET", path: apiPrefix + "/identities/{id}/policy", role: RoleViewer, query: []string{"since", "until"}, handle: s.getIdentityPolicy},
