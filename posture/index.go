@@ -1,6 +1,10 @@
 package posture
 
-import "time"
+import (
+	"time"
+
+	"github.com/cairn-cdr/cairn/iampolicy"
+)
 
 // Index gives each identity its posture findings as reasons, from the
 // account's policies and, when given, the credential report (console
@@ -34,4 +38,14 @@ func (x *Index) Privileges(arn string) []string {
 		out = append(out, x.acct.Privileges(arn)...)
 	}
 	return append(out, x.creds[arn]...)
+}
+
+// Reduce says what rec removes from the identity's current permissions
+// (Account.Reduce); false when the index has no policies or does not know
+// the identity.
+func (x *Index) Reduce(arn string, rec *iampolicy.Recommendation) (Reduction, bool) {
+	if x == nil || x.acct == nil {
+		return Reduction{}, false
+	}
+	return x.acct.Reduce(arn, rec)
 }

@@ -228,7 +228,10 @@ type identityPage struct {
 	Credit     string
 	Policy     string
 	PolicyNote string
-	Plans      []remediate.Plan
+	// Reduction says what the policy removes from the current
+	// permissions, when posture data is loaded.
+	Reduction []string
+	Plans     []remediate.Plan
 	PlansNote  string
 	// Calls are the identity's newest calls; Filter selects them all.
 	Calls  []cairn.Event
@@ -350,6 +353,9 @@ func (s *server) uiIdentity(w http.ResponseWriter, r *http.Request, sess *sessio
 		}
 		if len(rec.Unverified) > 0 {
 			d.PolicyNote += "; not in the known-action table (check them): " + strings.Join(rec.Unverified, ", ")
+		}
+		if red, ok := s.cfg.Posture.Reduce(v.Key, rec); ok {
+			d.Reduction = append([]string{fmt.Sprintf("keeps %d of the %d actions it may do now", len(red.Kept), red.CurrentCount)}, red.Summary()...)
 		}
 	}
 	if plans, err := s.plansOf(v, nil); err != nil {

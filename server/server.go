@@ -19,7 +19,7 @@ import (
 	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/geo"
-	"github.com/cairn-cdr/cairn/identity"
+	"github.com/cairn-cdr/cairn/posture"
 	"github.com/cairn-cdr/cairn/ingest"
 )
 
@@ -63,8 +63,9 @@ type Config struct {
 	GeoIP       *geo.DB
 	GeoIPCredit string
 	// Posture gives identities' IAM posture findings (nil: none), which
-	// weigh in their risk.
-	Posture identity.Posture
+	// weigh in their risk, and what a recommended policy removes from
+	// their current permissions.
+	Posture *posture.Index
 }
 
 // metricsPath is where Config.Metrics is served.

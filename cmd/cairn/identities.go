@@ -244,6 +244,8 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 			"mapped to IAM actions; resources are named where the calls name them.")
 	db := dbFlag(fs, e)
 	times := addTimeFlags(fs, "calls")
+	var postureFiles rulesFlag
+	fs.Var(&postureFiles, "posture", "IAM posture (authorization details JSON): also say what the policy removes from the identity's current permissions")
 	out := outputFlag(fs, "text", "json")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -294,6 +296,16 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 	}
 	if len(rec.Unverified) > 0 {
 		fmt.Fprintf(e.stderr, "actions not in the known-action table (kept, check them): %s\n", termsafe.String(strings.Join(rec.Unverified, ", ")))
+	}
+	pos, err := loadPosture(postureFiles)
+	if err != nil {
+		return fail(e, err)
+	}
+	if red, ok := pos.Reduce(v.Key, rec); ok {
+		fmt.Fprintf(e.stderr, "against its current permissions: keeps %d of %d actions\n", len(red.Kept), red.CurrentCount)
+		for _, l := range red.Summary() {
+			fmt.Fprintf(e.stderr, "  %s\n", termsafe.String(l))
+		}
 	}
 	return exitOK
 }
@@ -461,7 +473,7 @@ func writePlan(w io.Writer, p remediate.Plan) {
 // loadPosture reads IAM posture files: authorization details (JSON) and
 // credential reports (CSV), told apart by their first byte. nil when
 // there are none.
-func loadPosture(files []string) (identity.Posture, error) {
+func loadPosture(files []string) (*posture.Index, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}

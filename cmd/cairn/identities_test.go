@@ -158,6 +158,11 @@ func TestIdentitiesCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "privileges: administrator access") {
 		t.Errorf("identities with posture: %d %s %.500s", code, errs, out)
 	}
+	// With posture, the policy says what it removes: everything but
+	// the calls made before the compromise.
+	if code, _, errs := cli(t, "", "policy", "--db", db, "--posture", authz, user); code != 0 || !strings.Contains(errs, "wildcard") && !strings.Contains(errs, "removed") {
+		t.Errorf("policy with posture: %d %s", code, errs)
+	}
 	if code, _, errs := cli(t, "", "remediate", "--db", db, "--strategy", "deactivate", "--execute", user); code != exitUsage && !strings.Contains(errs, "not confirmed") {
 		t.Errorf("--execute without confirmation: %d %s", code, errs)
 	}
