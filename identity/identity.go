@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/geo"
 )
 
 // Store is what Build reads: the events and the detections.
@@ -55,6 +56,9 @@ type Options struct {
 	// 0). Build reads newest first, so past the cap the oldest activity
 	// is left out, not the latest.
 	MaxEvents int
+	// Geo locates public source addresses (IPUse.Country and ASN); nil
+	// locates none.
+	Geo *geo.DB
 }
 
 // Count is how many events carry one value.
@@ -78,6 +82,10 @@ type IPUse struct {
 	Last  time.Time `json:"last"`
 	// Kind is AddrPrivate, AddrAWS or AddrPublic.
 	Kind string `json:"kind"`
+	// Country (ISO 3166-1 alpha-2) and ASN locate a public address, when
+	// Options.Geo knows it.
+	Country string `json:"country,omitempty"`
+	ASN     uint   `json:"asn,omitempty"`
 }
 
 // DetectionRef is a detection that names an identity.
@@ -136,6 +144,9 @@ type Identity struct {
 	// instance, its own address is the public address most of its calls
 	// came from (private addresses are always its own).
 	OutsideInstance []IPUse `json:"outside_instance,omitempty"`
+	// InstanceHosts link the Instances to the runtime hosts cairn sees
+	// (see InstanceHost), by instance then host.
+	InstanceHosts []InstanceHost `json:"instance_hosts,omitempty"`
 	// ConsoleNoMFA counts console sign-ins without MFA.
 	ConsoleNoMFA int `json:"console_no_mfa,omitempty"`
 	// AssumedBy are the identities whose AssumeRole calls handed out the
@@ -166,7 +177,8 @@ func Build(ctx context.Context, st Store, opts Options) ([]Identity, error) {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = DefaultMaxEvents
 	}
-	b := &builder{st: st, opts: opts, byKey: map[string]*agg{}, assumed: map[string]assumeGrant{}, firstEvent: map[string]time.Time{}}
+	b := &builder{st: st, opts: opts, byKey: map[string]*agg{}, assumed: map[string]assumeGrant{}, firstEvent: map[string]time.Time{},
+		instances: map[string]*instanceAddrs{}, hosts: map[string]map[string]*InstanceHost{}, places: map[string]geo.Location{}}
 
 	cloudDets, err := b.detections(ctx, and("cloud.identity exists", opts.Filter))
 	if err != nil {
@@ -182,9 +194,12 @@ func Build(ctx context.Context, st Store, opts Options) ([]Identity, error) {
 	}
 	if opts.Filter != "" {
 		// The AssumeRole calls that handed out a filtered identity's
-		// credentials were made by other identities, which the filter
-		// may leave out.
-		if err := b.readEvents(ctx, `ct.name in (AssumeRole, AssumeRoleWithWebIdentity, AssumeRoleWithSAML)`, b.noteAssume); err != nil {
+		// credentials, and the EC2 responses that tell its instances'
+		// addresses, were made by other identities, which the filter may
+		// leave out.
+		err := b.readEvents(ctx, `ct.name in (AssumeRole, AssumeRoleWithWebIdentity, AssumeRoleWithSAML, RunInstances, DescribeInstances)`,
+			func(ev *cairn.Event) { b.noteAssume(ev); b.noteEC2(ev) })
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -192,6 +207,9 @@ func Build(ctx context.Context, st Store, opts Options) ([]Identity, error) {
 		return nil, err
 	}
 	if err := b.linkWorkloads(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.linkHosts(ctx); err != nil {
 		return nil, err
 	}
 
@@ -224,6 +242,13 @@ type builder struct {
 	// firstEvent holds the time of each detection's first event, filled
 	// in as the events are read (zero until then).
 	firstEvent map[string]time.Time
+	// instances holds what the events told of each EC2 instance's
+	// private addresses, hosts the links linkHosts found (instance ->
+	// host -> link).
+	instances map[string]*instanceAddrs
+	hosts     map[string]map[string]*InstanceHost
+	// places caches the Geo lookups by address.
+	places map[string]geo.Location
 }
 
 // assumeGrant is an AssumeRole call that handed out credentials.
@@ -290,6 +315,7 @@ func (b *builder) add(ev *cairn.Event) {
 		b.firstEvent[ev.ID] = ev.Time
 	}
 	b.noteAssume(ev)
+	b.noteEC2(ev)
 	a := b.agg(c.Identity.Key)
 	id := a.id
 	if id.Type == "" {
@@ -328,6 +354,9 @@ func (b *builder) add(ev *cairn.Event) {
 	}
 	if s := c.Identity.SessionName; s != "" {
 		a.sessions[s] = true
+		if IsInstanceID(s) && AddrKind(c.SourceIP) == AddrPrivate {
+			b.noteInstance(s, c.SourceIP, "", HowPrivateSource, c.Region)
+		}
 		if IsInstanceID(s) && AddrKind(c.SourceIP) == AddrPublic {
 			m := a.instanceIPs[s]
 			if m == nil {
@@ -504,6 +533,7 @@ func (b *builder) finish(a *agg) Identity {
 	id.UserAgents = counts(a.uas)
 	id.Regions = counts(a.regions)
 	id.SourceIPs = ipUses(a.ips)
+	b.locate(id.SourceIPs)
 	by := map[string]bool{}
 	for k, first := range a.keys {
 		id.AccessKeys = append(id.AccessKeys, k)
@@ -528,9 +558,30 @@ func (b *builder) finish(a *agg) Identity {
 		}
 	}
 	slices.SortFunc(id.OutsideInstance, func(x, y IPUse) int { return cmp.Or(x.First.Compare(y.First), strings.Compare(x.IP, y.IP)) })
+	b.locate(id.OutsideInstance)
+	id.InstanceHosts = b.instanceHosts(a)
 	id.Workloads = sortedKeys(a.workloads)
 	slices.SortFunc(id.Detections, func(x, y DetectionRef) int { return cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID)) })
 	return id
+}
+
+// locate fills the country and ASN of the public addresses of us from
+// Options.Geo.
+func (b *builder) locate(us []IPUse) {
+	if b.opts.Geo == nil {
+		return
+	}
+	for i := range us {
+		if us[i].Kind != AddrPublic {
+			continue
+		}
+		loc, ok := b.places[us[i].IP]
+		if !ok {
+			loc = b.opts.Geo.Lookup(us[i].IP)
+			b.places[us[i].IP] = loc
+		}
+		us[i].Country, us[i].ASN = loc.Country, loc.ASN
+	}
 }
 
 // homeAddress is an instance's own public address: the one most of its

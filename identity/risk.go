@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,7 +99,9 @@ const (
 // detection, or a confirmed compromise, is enough for high; a high
 // detection with a compromise status, or a critical one with any other
 // sign, makes critical; and the behavioural signs alone (no detection)
-// reach medium, or high when instance credentials left their instance.
+// reach medium (a new address in a new country on a new network is 45),
+// or high when instance credentials left their instance or several signs
+// come together (that, and a console sign-in without MFA).
 const (
 	// Each detection adds its severity's points, at most twice per
 	// severity, so that a noisy rule cannot outweigh everything else.
@@ -114,6 +117,12 @@ const (
 	pointsErrorStorm      = 15
 	pointsNewAddress      = 15
 	pointsOutsideInstance = 50
+	// Location (Options.Geo), on top of the new address's points: a new
+	// country is the stronger sign (few people change country, VPN exits
+	// and stolen keys do); a new ASN (network) is weaker, as a home, a
+	// mobile and an office network differ.
+	pointsNewCountry = 20
+	pointsNewASN     = 10
 	// Posture: each privilege reason, at most twice.
 	pointsPrivilege = 15
 
@@ -138,8 +147,8 @@ const (
 
 // Assess scores an identity's risk from its detections, its status, its
 // behaviour (console sign-ins without MFA, error storms, new public
-// addresses late in its history, instance credentials used away from the
-// instance) and its posture (Identity.Privileges). A cleared identity's
+// addresses, countries and networks late in its history, instance
+// credentials used away from the instance) and its posture (Identity.Privileges). A cleared identity's
 // detections up to the clearing are not counted: the analyst has looked
 // at them.
 func Assess(id *Identity, st Status) Risk {
@@ -196,6 +205,12 @@ func Assess(id *Identity, st Status) Risk {
 	if ips := NewAddresses(id); len(ips) > 0 {
 		add(pointsNewAddress, "new source %s late in its history: %s", pluralWord(len(ips), "address", "addresses"), strings.Join(ips, ", "))
 	}
+	if cs, before := NewCountries(id); len(cs) > 0 {
+		add(pointsNewCountry, "new %s late in its history: %s (before: %s)", pluralWord(len(cs), "country", "countries"), strings.Join(cs, ", "), strings.Join(before, ", "))
+	}
+	if as, before := NewASNs(id); len(as) > 0 {
+		add(pointsNewASN, "new %s late in its history: %s (before: %s)", pluralWord(len(as), "ASN", "ASNs"), strings.Join(asNames(as), ", "), strings.Join(asNames(before), ", "))
+	}
 	if len(id.OutsideInstance) > 0 {
 		var ips []string
 		for _, u := range id.OutsideInstance {
@@ -242,6 +257,63 @@ func NewAddresses(id *Identity) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// NewCountries are the countries of public addresses first seen after
+// 90% of an identity's history, when the addresses used before then are
+// located in other countries, for a history long enough (as
+// NewAddresses); before are those earlier countries. Both are sorted.
+func NewCountries(id *Identity) (late, before []string) {
+	return lateValues(id, func(u IPUse) (string, bool) { return u.Country, u.Country != "" })
+}
+
+// NewASNs are the autonomous systems (networks) first seen after 90% of
+// an identity's history, as NewCountries.
+func NewASNs(id *Identity) (late, before []uint) {
+	return lateValues(id, func(u IPUse) (uint, bool) { return u.ASN, u.ASN != 0 })
+}
+
+// lateValues splits the values key gives the identity's public addresses
+// into those first seen after lateFraction of its history, and those
+// seen earlier; the first are empty when the second are, since an
+// identity without earlier located addresses has nothing to compare to.
+func lateValues[T cmp.Ordered](id *Identity, key func(IPUse) (T, bool)) (late, before []T) {
+	span := id.Last.Sub(id.First)
+	if id.Events < newAddrEvents || span < newAddrSpan {
+		return nil, nil
+	}
+	cut := id.First.Add(time.Duration(float64(span) * lateFraction))
+	first := map[T]time.Time{}
+	for _, u := range id.SourceIPs {
+		v, ok := key(u)
+		if u.Kind != AddrPublic || !ok {
+			continue
+		}
+		if t, seen := first[v]; !seen || u.First.Before(t) {
+			first[v] = u.First
+		}
+	}
+	for v, t := range first {
+		if t.After(cut) {
+			late = append(late, v)
+		} else {
+			before = append(before, v)
+		}
+	}
+	if len(before) == 0 {
+		return nil, nil
+	}
+	slices.Sort(late)
+	slices.Sort(before)
+	return late, before
+}
+
+func asNames(as []uint) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = fmt.Sprintf("AS%d", a)
+	}
 	return out
 }
 

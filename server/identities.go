@@ -232,7 +232,7 @@ type identityPage struct {
 	// permissions, when posture data is loaded.
 	Reduction []string
 	Plans     []remediate.Plan
-	PlansNote  string
+	PlansNote string
 	// Calls are the identity's newest calls; Filter selects them all.
 	Calls  []cairn.Event
 	Filter string

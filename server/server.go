@@ -19,8 +19,8 @@ import (
 	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/geo"
-	"github.com/cairn-cdr/cairn/posture"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/posture"
 )
 
 // IngestFunc stores what inputs hold, decoded as format, and says what it
