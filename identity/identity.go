@@ -354,7 +354,9 @@ func (b *builder) add(ev *cairn.Event) {
 	}
 	if s := c.Identity.SessionName; s != "" {
 		a.sessions[s] = true
-		if IsInstanceID(s) && AddrKind(c.SourceIP) == AddrPrivate {
+		if IsInstanceID(s) {
+			// Its region, and its address when the call came from a
+			// private one.
 			b.noteInstance(s, c.SourceIP, "", HowPrivateSource, c.Region)
 		}
 		if IsInstanceID(s) && AddrKind(c.SourceIP) == AddrPublic {

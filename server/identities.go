@@ -29,7 +29,7 @@ const identityTimeout = 30 * time.Second
 func (s *server) identities(ctx context.Context, flt string) ([]identity.View, error) {
 	ctx, cancel := context.WithTimeout(ctx, identityTimeout)
 	defer cancel()
-	vs, err := identity.List(ctx, s.cfg.Store, s.cfg.Store, s.cfg.Posture, identity.Options{Filter: strings.TrimSpace(flt)})
+	vs, err := identity.List(ctx, s.cfg.Store, s.cfg.Store, s.cfg.Posture, identity.Options{Filter: strings.TrimSpace(flt), Geo: s.cfg.GeoIP})
 	if vs == nil {
 		vs = []identity.View{}
 	}

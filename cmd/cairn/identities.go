@@ -170,6 +170,11 @@ func writeIdentity(w io.Writer, v identity.View) error {
 	list("access keys", v.AccessKeys)
 	list("sessions", v.Sessions)
 	list("instances", v.Instances)
+	var hosts []string
+	for _, h := range v.InstanceHosts {
+		hosts = append(hosts, fmt.Sprintf("%s → %s (%s, from %s)", h.Instance, h.Host, h.IP, h.How))
+	}
+	list("instance hosts", hosts)
 	list("assumed by", v.AssumedBy)
 	list("workloads", v.Workloads)
 	var acts []string
