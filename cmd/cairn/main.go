@@ -53,7 +53,7 @@ func commands() []command {
 		{"fields", "list the field catalog", runFields},
 		{"sensor", "print process execs and exits on this Linux host as the built-in sensor sees them", runSensor},
 		{"demo", "generate the demo scenarios and load them into the store", runDemo},
-		{"db", "store maintenance: stats, dead letters", runDB},
+		{"db", "store maintenance: stats, dead letters, backup, restore, prune", runDB},
 		{"version", "print the version", runVersion},
 	}
 }
