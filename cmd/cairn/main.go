@@ -54,6 +54,7 @@ func commands() []command {
 		{"sensor", "print process execs and exits on this Linux host as the built-in sensor sees them", runSensor},
 		{"demo", "generate the demo scenarios and load them into the store", runDemo},
 		{"db", "store maintenance: stats, dead letters, backup, restore, prune", runDB},
+		{"config", "check a configuration file for cairn serve (every mistake with its line)", runConfig},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/assist"
+	"github.com/cairn-cdr/cairn/config"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/field"
@@ -55,9 +56,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var postureFiles rulesFlag
 	fs.Var(&postureFiles, "posture", "IAM posture: aws iam get-account-authorization-details JSON or a credential report CSV (repeatable); weighs in identities' risk")
 	geoPath := fs.String("geoip", "", "MaxMind-format location database file or directory (make geoip fetches a free one into ./geoip) for identities' source addresses")
+	configPath := fs.String("config", "", "a configuration file (YAML; cairn config check FILE checks it); flags on the command line win")
 	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	var retention config.Retention
+	if *configPath != "" {
+		c, err := readConfig(*configPath)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cairn serve: --config %s:\n%v\n", termsafe.String(*configPath), err)
+			return exitUsage
+		}
+		if err := applyConfig(fs, c); err != nil {
+			return fail(e, err)
+		}
+		retention = c.Retention
 	}
 	notifier, err := newNotifier(*webhook, *slack, *notifySev)
 	if err != nil {
@@ -143,6 +157,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer stopSensor()
+	go retain(ctx, st, retention, time.Hour, log)
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
 		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig}),
 		GeoIP:     geoDB, GeoIPCredit: geoCredit, Posture: pos})
