@@ -57,6 +57,7 @@ func (s *server) routes() []route {
 		{method: "GET", path: apiPrefix + "/graph", role: RoleViewer, query: []string{"filter", "since", "format"}, handle: s.getGraph},
 
 		{method: "GET", path: apiPrefix + "/stats", role: RoleViewer, handle: s.stats},
+		{method: "GET", path: apiPrefix + "/sources", role: RoleViewer, handle: s.listSources},
 		{method: "GET", path: apiPrefix + "/dead-letters", role: RoleViewer, query: []string{"limit"}, handle: s.listDeadLetters},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-cdr/cairn/assist"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/geo"
+	"github.com/cairn-cdr/cairn/health"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/posture"
 )
@@ -66,6 +67,9 @@ type Config struct {
 	// weigh in their risk, and what a recommended policy removes from
 	// their current permissions.
 	Posture *posture.Index
+	// Health tracks the sources' streams (nil: not tracked), for
+	// GET /api/v1/sources and the Sources page.
+	Health *health.Monitor
 }
 
 // metricsPath is where Config.Metrics is served.

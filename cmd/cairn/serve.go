@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-cdr/cairn/demo"
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/geo"
+	"github.com/cairn-cdr/cairn/health"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/metrics"
@@ -126,6 +127,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	reg := metrics.NewRegistry()
+	// Source health: every source's stream is watched; a silent one
+	// raises a detection.
+	hm := health.New(health.Options{})
+	hm.Register(reg)
+	dets.other = append(dets.other, hm)
 	metrics.RegisterProcess(reg, processStart)
 	ingestMetrics := metrics.NewIngest(reg)
 	// One set of detectors for the server's life, so that correlation
@@ -152,15 +158,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer geoDB.Close()
-	stopSensor, err := startSensor(ctx, e, *sensorMode, st, rs, reg, ingestMetrics, onDetections, log)
+	stopSensor, err := startSensor(ctx, e, *sensorMode, st, rs, hm, reg, ingestMetrics, onDetections, log)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer stopSensor()
 	go retain(ctx, st, retention, time.Hour, log)
+	go watchSources(ctx, hm, st, onDetections, log)
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
 		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig}),
-		GeoIP:     geoDB, GeoIPCredit: geoCredit, Posture: pos})
+		GeoIP:     geoDB, GeoIPCredit: geoCredit, Posture: pos, Health: hm})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(e, err)
@@ -256,7 +263,7 @@ func newNotifier(webhook, slack, severity string) (*notify.Notifier, error) {
 // its own) into the store within a fraction of a second, and returns
 // what stops it. auto says at start-up why the sensor is off, and how to
 // turn it on.
-func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ruleSets, reg *metrics.Registry,
+func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ruleSets, hm *health.Monitor, reg *metrics.Registry,
 	im *metrics.Ingest, onDetections func([]cairn.Detection), log *slog.Logger) (func(), error) {
 	nothing := func() {}
 	if mode == "off" {
@@ -277,6 +284,7 @@ func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ru
 	if err != nil {
 		return nil, err
 	}
+	dets.other = append(dets.other, hm)
 	sctx, cancel := context.WithCancel(ctx)
 	live, err := ingest.NewLive(sctx, ingest.Options{Store: st, Tree: ingest.NewTree(sctx, st), Rules: dets.falco, Detectors: dets.other,
 		Metrics: im, OnDetections: onDetections, Logger: log}, 0)
@@ -338,4 +346,40 @@ func openGeo(path string) (*geo.DB, string, error) {
 		credit = "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com."
 	}
 	return db, credit, nil
+}
+
+// watchSources checks the sources' health every minute and stores the
+// detections of silent streams (the same silence keeps its id, so it is
+// stored once); each is notified once.
+func watchSources(ctx context.Context, hm *health.Monitor, st cairn.Store, notify func([]cairn.Detection), log *slog.Logger) {
+	notified := map[string]bool{}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ds := hm.Check()
+		if len(ds) == 0 {
+			continue
+		}
+		if err := st.WriteDetections(ctx, ds, nil); err != nil {
+			if ctx.Err() == nil {
+				log.Error("source health: store", "err", err)
+			}
+			continue
+		}
+		var fresh []cairn.Detection
+		for _, d := range ds {
+			if !notified[d.ID] {
+				notified[d.ID] = true
+				fresh = append(fresh, d)
+			}
+		}
+		if notify != nil && len(fresh) > 0 {
+			notify(fresh)
+		}
+	}
 }
