@@ -96,6 +96,32 @@ func cmdline(t *testing.T, ev *cairn.Event) string {
 	return s
 }
 
+// runSeen runs script under sh -c until the sensor reports an exec with
+// the command line want, and returns that event. A process as short as
+// stat may exit before its /proc entry is read, the busier the machine
+// the likelier (the connector's exec event has no arguments): then it is
+// partial. It tries three times, then a command that lives long enough
+// (tail under timeout) naming file.
+func runSeen(t *testing.T, c *collector, script, want, file string) cairn.Event {
+	t.Helper()
+	for try := 0; try < 4; try++ {
+		if try == 3 {
+			script, want = "timeout 0.5 tail -f "+file+" >/dev/null; true", "tail -f "+file
+			t.Logf("%q was never read from /proc in time on this machine; trying a longer-lived command", want)
+		}
+		if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("sh -c %q: %v %s", script, err, out)
+		}
+		if ev, ok := c.find(3*time.Second, func(ev *cairn.Event) bool {
+			return ev.Kind == cairn.KindExec && ev.Type == "execve" && cmdline(t, ev) == want
+		}); ok {
+			return ev
+		}
+	}
+	t.Fatalf("no exec event with its command line for a command naming %s", file)
+	return cairn.Event{}
+}
+
 func TestSensorLineage(t *testing.T) {
 	c := startSensor(t)
 	self := c.waitFor(t, "the test process", func(ev *cairn.Event) bool { return ev.Process.PID == int64(os.Getpid()) })
@@ -104,31 +130,7 @@ func TestSensorLineage(t *testing.T) {
 	if _, err := exec.LookPath("nc"); err != nil {
 		second, secondCmd = "ls /etc/gshadow >/dev/null 2>&1; true", "ls /etc/gshadow"
 	}
-	// A process as short as stat may exit before its /proc entry is
-	// read, the busier the machine the likelier (the connector's exec
-	// event has no arguments): then it is partial. Try three times, then
-	// a command that lives long enough (tail under timeout).
-	var stat cairn.Event
-	found := false
-	for try := 0; try < 4 && !found; try++ {
-		script, want := "stat /etc/shadow >/dev/null; true", "stat /etc/shadow"
-		if try == 3 {
-			script, want = "timeout 0.5 tail -f /etc/shadow >/dev/null; true", "tail -f /etc/shadow"
-			t.Log("stat was never read from /proc in time on this machine; trying a longer-lived command")
-		}
-		if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
-			t.Fatalf("sh -c %q: %v %s", script, err, out)
-		}
-		stat, found = c.find(3*time.Second, func(ev *cairn.Event) bool {
-			return ev.Kind == cairn.KindExec && ev.Type == "execve" && cmdline(t, ev) == want
-		})
-	}
-	if !found {
-		t.Fatal("no exec event with its command line for a command naming /etc/shadow")
-	}
-	if out, err := exec.Command("sh", "-c", second).CombinedOutput(); err != nil {
-		t.Fatalf("sh -c %q: %v %s", second, err, out)
-	}
+	stat := runSeen(t, c, "stat /etc/shadow >/dev/null; true", "stat /etc/shadow", "/etc/shadow")
 	sh := c.waitFor(t, "the sh running the command", func(ev *cairn.Event) bool {
 		return ev.Kind == cairn.KindExec && ev.Process.ExecID == stat.Process.ParentExecID
 	})
@@ -155,9 +157,7 @@ func TestSensorLineage(t *testing.T) {
 	if exit.Type != "procexit" || strings.HasPrefix(cmdline(t, &stat), "stat") && (exit.Process.ExitCode == nil || *exit.Process.ExitCode != 0) {
 		t.Errorf("stat exit: %+v", exit.Process)
 	}
-	c.waitFor(t, secondCmd, func(ev *cairn.Event) bool {
-		return ev.Kind == cairn.KindExec && cmdline(t, ev) == secondCmd
-	})
+	runSeen(t, c, second, secondCmd, "/etc/gshadow")
 }
 
 func TestSensorManyExecs(t *testing.T) {
