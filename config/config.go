@@ -36,6 +36,10 @@ type Config struct {
 	Notify      Notify   `yaml:"notify"`
 	LLM         LLM      `yaml:"llm"`
 	Retention   Retention
+	// Follow are export files to follow (globs allowed), Checkpoints
+	// where their positions are kept.
+	Follow      []string `yaml:"follow"`
+	Checkpoints string   `yaml:"checkpoints"`
 }
 
 // Notify are the outputs of new detections.
@@ -90,7 +94,7 @@ func (es Errors) Error() string {
 
 // keys are the top-level keys and those of each section.
 var keys = map[string][]string{
-	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention"},
+	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention", "follow", "checkpoints"},
 	"notify":    {"webhook", "slack", "severity"},
 	"llm":       {"url", "model", "key_env", "mask"},
 	"retention": {"events", "detections", "batch"},
@@ -225,6 +229,10 @@ func walk(m *yaml.Node, section string, c *Config, errs *Errors) {
 			c.GeoIP = str()
 		case "posture":
 			c.Posture = list()
+		case "follow":
+			c.Follow = list()
+		case "checkpoints":
+			c.Checkpoints = str()
 		case "notify", "llm", "retention":
 			if v.Kind != yaml.MappingNode {
 				bad(v, "%s must be a mapping of settings", name)
@@ -302,6 +310,10 @@ func (c *Config) Flags() map[string][]string {
 	if len(c.Posture) > 0 {
 		f["posture"] = c.Posture
 	}
+	if len(c.Follow) > 0 {
+		f["follow"] = c.Follow
+	}
+	set("checkpoints", c.Checkpoints)
 	set("notify-webhook", c.Notify.Webhook)
 	set("notify-slack", c.Notify.Slack)
 	set("notify-severity", c.Notify.Severity)

@@ -25,6 +25,8 @@ llm:
   url: http://localhost:11434/v1
   model: llama3.1
   mask: true
+follow: [/var/log/tetragon/tetragon.log]
+checkpoints: /var/lib/cairn/follow.json
 retention:
   events: 30d
   detections: 180d
@@ -41,6 +43,9 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load = %+v", c)
 	}
 	f := c.Flags()
+	if len(f["follow"]) != 1 || f["checkpoints"][0] != "/var/lib/cairn/follow.json" {
+		t.Errorf("follow: %v", f)
+	}
 	if got := f["rules"]; len(got) != 2 || f["llm-mask"][0] != "true" || f["notify-webhook"][0] != "https://hooks.example.com/cairn" {
 		t.Errorf("Flags = %v", f)
 	}
