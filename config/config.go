@@ -39,6 +39,7 @@ type Config struct {
 	// Follow are export files to follow (globs allowed), Checkpoints
 	// where their positions are kept.
 	Follow      []string `yaml:"follow"`
+	Watch       []string `yaml:"watch"`
 	Checkpoints string   `yaml:"checkpoints"`
 }
 
@@ -94,7 +95,7 @@ func (es Errors) Error() string {
 
 // keys are the top-level keys and those of each section.
 var keys = map[string][]string{
-	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention", "follow", "checkpoints"},
+	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention", "follow", "watch", "checkpoints"},
 	"notify":    {"webhook", "slack", "severity"},
 	"llm":       {"url", "model", "key_env", "mask"},
 	"retention": {"events", "detections", "batch"},
@@ -231,6 +232,8 @@ func walk(m *yaml.Node, section string, c *Config, errs *Errors) {
 			c.Posture = list()
 		case "follow":
 			c.Follow = list()
+		case "watch":
+			c.Watch = list()
 		case "checkpoints":
 			c.Checkpoints = str()
 		case "notify", "llm", "retention":
@@ -312,6 +315,9 @@ func (c *Config) Flags() map[string][]string {
 	}
 	if len(c.Follow) > 0 {
 		f["follow"] = c.Follow
+	}
+	if len(c.Watch) > 0 {
+		f["watch"] = c.Watch
 	}
 	set("checkpoints", c.Checkpoints)
 	set("notify-webhook", c.Notify.Webhook)

@@ -59,7 +59,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	geoPath := fs.String("geoip", "", "MaxMind-format location database file or directory (make geoip fetches a free one into ./geoip) for identities' source addresses")
 	var followPaths rulesFlag
 	fs.Var(&followPaths, "follow", "a Tetragon or Falco export file to follow like tail -F, across rotation and restarts (repeatable; globs allowed)")
-	checkpoints := fs.String("checkpoints", "", "where the followed files' positions are kept (needed with --follow)")
+	checkpoints := fs.String("checkpoints", "", "where the followed files' positions and the watched directories' files read are kept (needed with --follow and --watch)")
+	var watchDirs rulesFlag
+	fs.Var(&watchDirs, "watch", "a directory to watch for new CloudTrail (or other record) files, each read once (repeatable)")
 	configPath := fs.String("config", "", "a configuration file (YAML; cairn config check FILE checks it); flags on the command line win")
 	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
 	if code, ok := parse(fs, args); !ok {
@@ -171,6 +173,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer stopFollow()
+	stopWatch, err := startWatchDirs(ctx, e, watchDirs, *checkpoints, watchInterval, ingestFn, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer stopWatch()
 	go retain(ctx, st, retention, time.Hour, log)
 	go watchSources(ctx, hm, st, onDetections, log)
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
