@@ -38,9 +38,11 @@ type Config struct {
 	Retention   Retention
 	// Follow are export files to follow (globs allowed), Checkpoints
 	// where their positions are kept.
-	Follow      []string `yaml:"follow"`
-	Watch       []string `yaml:"watch"`
-	Checkpoints string   `yaml:"checkpoints"`
+	Follow             []string `yaml:"follow"`
+	Watch              []string `yaml:"watch"`
+	CloudTrailS3       string   `yaml:"cloudtrail_s3"`
+	CloudTrailS3Region string   `yaml:"cloudtrail_s3_region"`
+	Checkpoints        string   `yaml:"checkpoints"`
 }
 
 // Notify are the outputs of new detections.
@@ -95,7 +97,7 @@ func (es Errors) Error() string {
 
 // keys are the top-level keys and those of each section.
 var keys = map[string][]string{
-	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention", "follow", "watch", "checkpoints"},
+	"":          {"db", "addr", "allow_remote", "sensor", "rules", "no_default_rules", "aws_ip_ranges", "geoip", "posture", "notify", "llm", "retention", "follow", "watch", "checkpoints", "cloudtrail_s3", "cloudtrail_s3_region"},
 	"notify":    {"webhook", "slack", "severity"},
 	"llm":       {"url", "model", "key_env", "mask"},
 	"retention": {"events", "detections", "batch"},
@@ -234,6 +236,13 @@ func walk(m *yaml.Node, section string, c *Config, errs *Errors) {
 			c.Follow = list()
 		case "watch":
 			c.Watch = list()
+		case "cloudtrail_s3":
+			c.CloudTrailS3 = str()
+			if c.CloudTrailS3 != "" && !strings.HasPrefix(c.CloudTrailS3, "s3://") {
+				bad(v, "cloudtrail_s3 must be s3://bucket/prefix, got %q", c.CloudTrailS3)
+			}
+		case "cloudtrail_s3_region":
+			c.CloudTrailS3Region = str()
 		case "checkpoints":
 			c.Checkpoints = str()
 		case "notify", "llm", "retention":
@@ -320,6 +329,8 @@ func (c *Config) Flags() map[string][]string {
 		f["watch"] = c.Watch
 	}
 	set("checkpoints", c.Checkpoints)
+	set("cloudtrail-s3", c.CloudTrailS3)
+	set("cloudtrail-s3-region", c.CloudTrailS3Region)
 	set("notify-webhook", c.Notify.Webhook)
 	set("notify-slack", c.Notify.Slack)
 	set("notify-severity", c.Notify.Severity)

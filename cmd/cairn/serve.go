@@ -60,6 +60,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var followPaths rulesFlag
 	fs.Var(&followPaths, "follow", "a Tetragon or Falco export file to follow like tail -F, across rotation and restarts (repeatable; globs allowed)")
 	checkpoints := fs.String("checkpoints", "", "where the followed files' positions and the watched directories' files read are kept (needed with --follow and --watch)")
+	ctS3 := fs.String("cloudtrail-s3", "", "read CloudTrail files from s3://bucket/prefix as they are delivered (credentials and region: the standard AWS chain)")
+	ctS3Region := fs.String("cloudtrail-s3-region", "", "the bucket's region (default: the AWS chain's)")
+	ctS3Endpoint := fs.String("cloudtrail-s3-endpoint", "", "an S3-compatible endpoint instead of AWS's (tests, MinIO)")
 	var watchDirs rulesFlag
 	fs.Var(&watchDirs, "watch", "a directory to watch for new CloudTrail (or other record) files, each read once (repeatable)")
 	configPath := fs.String("config", "", "a configuration file (YAML; cairn config check FILE checks it); flags on the command line win")
@@ -178,6 +181,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer stopWatch()
+	if err := startS3(ctx, e, *ctS3, *ctS3Region, *ctS3Endpoint, *checkpoints, ingestFn, log); err != nil {
+		return fail(e, err)
+	}
 	go retain(ctx, st, retention, time.Hour, log)
 	go watchSources(ctx, hm, st, onDetections, log)
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
