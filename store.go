@@ -70,6 +70,9 @@ type Stats struct {
 	Events      int     `json:"events"`
 	DeadLetters int     `json:"dead_letters"`
 	ByKind      []Count `json:"by_source_kind"`
+	// Bytes is the store's size on disk: the SQLite file's pages, or the
+	// PostgreSQL schema's tables with their indexes.
+	Bytes int64 `json:"bytes"`
 }
 
 // StatsReader summarises what is stored.

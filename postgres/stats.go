@@ -35,6 +35,10 @@ func (s *Store) Stats(ctx context.Context) (cairn.Stats, error) {
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&st.DeadLetters); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`).Scan(&st.Bytes); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
 	return st, nil
 }
 

@@ -33,6 +33,9 @@ func (s *Store) Stats(ctx context.Context) (cairn.Stats, error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM dead_letters`).Scan(&st.DeadLetters); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
+	if err := s.r.QueryRowContext(ctx, `SELECT p.page_count * s.page_size FROM pragma_page_count() p, pragma_page_size() s`).Scan(&st.Bytes); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
 	return st, nil
 }
 

@@ -200,7 +200,7 @@ func printStats(e *env, stats cairn.Stats) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Source, c.Kind, c.N)
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "%d events, %d dead letters\n", stats.Events, stats.DeadLetters)
+	fmt.Fprintf(e.stdout, "%d events, %d dead letters, %.1f MiB on disk\n", stats.Events, stats.DeadLetters, float64(stats.Bytes)/(1<<20))
 }
 
 func runVersion(ctx context.Context, e *env, args []string) int {

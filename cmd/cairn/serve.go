@@ -139,6 +139,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	// raises a detection.
 	hm := health.New(health.Options{})
 	hm.Register(reg)
+	reg.GaugeFunc("cairn_store_bytes", "The store's size on disk.", func() float64 {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if s, err := st.Stats(sctx); err == nil {
+			return float64(s.Bytes)
+		}
+		return 0
+	})
 	dets.other = append(dets.other, hm)
 	metrics.RegisterProcess(reg, processStart)
 	ingestMetrics := metrics.NewIngest(reg)

@@ -301,6 +301,10 @@ func testStats(t *testing.T, s cairn.Store) {
 	if st.Events != 0 || st.DeadLetters != 0 || len(st.ByKind) != 0 {
 		t.Errorf("empty store stats = %+v", st)
 	}
+	empty := st.Bytes
+	if empty <= 0 {
+		t.Errorf("empty store: %d bytes on disk", empty)
+	}
 	evs := Mixed(10, Base) // 5 Tetragon execs, 5 CloudTrail calls
 	exit := Tetragon(100, Base)
 	exit.Kind = cairn.KindExit
@@ -309,6 +313,9 @@ func testStats(t *testing.T, s cairn.Store) {
 	st, err = s.Stats(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Bytes < empty {
+		t.Errorf("%d bytes on disk after writing, %d before", st.Bytes, empty)
 	}
 	want := map[cairn.Count]bool{
 		{Source: cairn.SourceTetragon, Kind: cairn.KindExec, N: 5}:    true,
