@@ -1,0 +1,245 @@
+// Package bus carries normalized events between the nodes of cairn's
+// scale-out mode over NATS JetStream.
+//
+// Decoders publish events to subjects partitioned by host (runtime events)
+// or by cloud identity (cloud events), so that all the state a stateful
+// detection needs lands on one detect worker. Each partition is consumed by
+// one worker at a time: a durable pull consumer per partition, owned
+// through a lease in a JetStream key-value bucket whose entries expire
+// after the lease time unless the owner renews them.
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/cairn-cdr/cairn"
+)
+
+// Defaults of Config.
+const (
+	DefaultPartitions = 16
+	DefaultStream     = "CAIRN_EVENTS"
+	DefaultSubject    = "cairn.events"
+	DefaultLease      = 10 * time.Second
+	DefaultAckWait    = 30 * time.Second
+	DefaultRetryDelay = time.Second
+)
+
+// publishChunk bounds the asynchronous publishes in flight, so that a large
+// Publish never stalls the client's pending-ack window.
+const publishChunk = 1000
+
+// Config configures a Bus. The zero value of every field but URL means its
+// default.
+type Config struct {
+	URL        string
+	Partitions int    // number of partitions; every node must agree
+	Stream     string // JetStream stream name; the lease bucket is Stream+"_LEASES"
+	// Subject is the subject prefix: partition p is Subject+"."+p. Two
+	// buses on one server with different streams need different prefixes.
+	Subject string
+	// Lease is how long a partition stays owned by a worker that stopped
+	// renewing it; a dead worker's partitions are taken over after it.
+	Lease time.Duration
+	// AckWait is how long a delivered, unacknowledged message waits before
+	// it is delivered again (after a worker died holding it).
+	AckWait time.Duration
+	// RetryDelay is how long a batch whose handler failed waits before it
+	// is delivered again.
+	RetryDelay time.Duration
+	WorkerID   string       // a unique worker id; random when empty
+	Logger     *slog.Logger // nil discards
+}
+
+func (c *Config) setDefaults() {
+	if c.Partitions <= 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.Stream == "" {
+		c.Stream = DefaultStream
+	}
+	if c.Subject == "" {
+		c.Subject = DefaultSubject
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = DefaultRetryDelay
+	}
+	if c.WorkerID == "" {
+		c.WorkerID = nuid.Next()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Bus is a connection to the event bus.
+type Bus struct {
+	cfg Config
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	kv  jetstream.KeyValue
+	log *slog.Logger
+}
+
+// Connect connects to NATS and creates the stream, the partition consumers
+// and the lease bucket if they do not exist (or updates them to cfg).
+func Connect(ctx context.Context, cfg Config) (*Bus, error) {
+	cfg.setDefaults()
+	if cfg.URL == "" {
+		return nil, cairn.Errorf(cairn.EINVALID, "bus: no NATS URL")
+	}
+	if !validID(cfg.WorkerID) {
+		return nil, cairn.Errorf(cairn.EINVALID, "bus: worker id %q: use letters, digits, '-' and '_'", cfg.WorkerID)
+	}
+	nc, err := nats.Connect(cfg.URL, nats.Name("cairn "+cfg.WorkerID), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	b := &Bus{cfg: cfg, nc: nc, log: cfg.Logger}
+	if err := b.setup(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bus) setup(ctx context.Context) error {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	b.js = js
+	// A work queue: each partition has exactly one consumer, and a message
+	// is removed once it is acknowledged, so storage holds only the
+	// backlog. MaxAge bounds a backlog nobody consumes.
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       b.cfg.Stream,
+		Subjects:   []string{b.cfg.Subject + ".>"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.WorkQueuePolicy,
+		MaxAge:     7 * 24 * time.Hour,
+		Duplicates: 2 * time.Minute,
+		Discard:    jetstream.DiscardOld,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", b.cfg.Stream, err)
+	}
+	for p := 0; p < b.cfg.Partitions; p++ {
+		_, err := js.CreateOrUpdateConsumer(ctx, b.cfg.Stream, jetstream.ConsumerConfig{
+			Durable:       consumerName(p),
+			FilterSubject: b.subject(p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       b.cfg.AckWait,
+			MaxDeliver:    -1,
+			MaxAckPending: 10 * fetchBatch,
+		})
+		if err != nil {
+			return fmt.Errorf("create consumer for partition %d: %w", p, err)
+		}
+	}
+	// The bucket's TTL is the lease: an entry not rewritten within it
+	// disappears, which is how a dead worker's leases and heartbeat end.
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:  b.cfg.Stream + "_LEASES",
+		History: 1,
+		TTL:     b.cfg.Lease,
+		Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return fmt.Errorf("create lease bucket: %w", err)
+	}
+	b.kv = kv
+	return nil
+}
+
+// Close closes the connection. Work must have returned before.
+func (b *Bus) Close() {
+	b.nc.Close()
+}
+
+// WorkerID returns the id this bus's worker holds leases under.
+func (b *Bus) WorkerID() string { return b.cfg.WorkerID }
+
+// validID reports whether id can be part of a key-value key.
+func validID(id string) bool {
+	for _, r := range id {
+		ok := r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !ok {
+			return false
+		}
+	}
+	return id != ""
+}
+
+func consumerName(p int) string { return "p" + strconv.Itoa(p) }
+
+func (b *Bus) subject(p int) string { return b.cfg.Subject + "." + strconv.Itoa(p) }
+
+// PartitionKey returns what an event is partitioned by: the identity of a
+// cloud call, the host of anything else.
+func PartitionKey(ev *cairn.Event) string {
+	if ev.Cloud != nil {
+		return ev.Cloud.Identity.Key
+	}
+	return ev.Host
+}
+
+// Partition returns the partition ev is published to.
+func (b *Bus) Partition(ev *cairn.Event) int {
+	return int(hashString(PartitionKey(ev)) % uint32(b.cfg.Partitions))
+}
+
+func hashString(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// Publish publishes evs and returns once JetStream has stored all of them.
+// The event id is the message id, so an event published twice within the
+// stream's duplicate window is stored once.
+func (b *Bus) Publish(ctx context.Context, evs []cairn.Event) error {
+	for start := 0; start < len(evs); start += publishChunk {
+		end := min(start+publishChunk, len(evs))
+		futures := make([]jetstream.PubAckFuture, 0, end-start)
+		for i := start; i < end; i++ {
+			ev := &evs[i]
+			data, err := json.Marshal(ev)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", ev.ID, err)
+			}
+			msg := &nats.Msg{Subject: b.subject(b.Partition(ev)), Data: data}
+			f, err := b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID))
+			if err != nil {
+				return fmt.Errorf("publish event %s: %w", ev.ID, err)
+			}
+			futures = append(futures, f)
+		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("publish event %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
