@@ -8,10 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/atomicfile"
 )
 
 // Checkpoint records how far a followed path has been delivered: the file
@@ -111,37 +111,8 @@ func SaveCheckpoints(path string, m map[string]Checkpoint) error {
 	}
 	data = append(data, '\n')
 
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("save checkpoints: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("save checkpoints: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save checkpoints: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save checkpoints: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save checkpoints: %w", err)
-	}
-	done = true
-	// The rename is durable only once the directory is synced. Some
-	// filesystems refuse to sync a directory; the file itself is already
-	// safe then, so that error is not worth failing the save for.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

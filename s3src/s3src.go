@@ -29,7 +29,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -40,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/atomicfile"
 	"github.com/cairn-cdr/cairn/ingest"
 )
 
@@ -341,23 +341,7 @@ func (s *Source) save() error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoints: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.opts.Checkpoints), ".checkpoints-*")
-	if err != nil {
-		return fmt.Errorf("write checkpoints: %w", err)
-	}
-	defer os.Remove(f.Name()) // a no-op once renamed
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write checkpoints: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write checkpoints: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write checkpoints: %w", err)
-	}
-	if err := os.Rename(f.Name(), s.opts.Checkpoints); err != nil {
+	if err := atomicfile.Write(s.opts.Checkpoints, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write checkpoints: %w", err)
 	}
 	return nil

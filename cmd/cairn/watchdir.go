@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/internal/atomicfile"
 )
 
 // watchInterval is how often watched directories are listed (tests
@@ -43,11 +44,7 @@ func saveWatched(path string, st watchedState) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 // startWatchDirs polls directories (CloudTrail's delivery layout, or any
