@@ -39,8 +39,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/internal/atomicfile"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/internal/atomicfile"
 )
 
 // S3API is what the source needs from S3; *s3.Client satisfies it.
