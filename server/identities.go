@@ -12,7 +12,6 @@ import (
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/filter"
 	"github.com/cairn-cdr/cairn/geo"
-	"github.com/cairn-cdr/cairn/iampolicy"
 	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/internal/when"
 	"github.com/cairn-cdr/cairn/remediate"
@@ -39,16 +38,9 @@ func (s *server) identities(ctx context.Context, flt string) ([]identity.View, e
 // identityOf returns the view of one identity, ENOTFOUND when it made no
 // stored call.
 func (s *server) identityOf(ctx context.Context, key string) (identity.View, error) {
-	vs, err := s.identities(ctx, "cloud.identity = "+filter.Text(key))
-	if err != nil {
-		return identity.View{}, err
-	}
-	for _, v := range vs {
-		if v.Key == key {
-			return v, nil
-		}
-	}
-	return identity.View{}, cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored", key)
+	ctx, cancel := context.WithTimeout(ctx, identityTimeout)
+	defer cancel()
+	return identity.One(ctx, s.cfg.Store, s.cfg.Store, s.cfg.Posture, identity.Options{Geo: s.cfg.GeoIP}, key)
 }
 
 func (s *server) listIdentities(w http.ResponseWriter, r *http.Request, _ Token) error {
@@ -151,28 +143,6 @@ func (s *server) flagIdentity(ctx context.Context, key string, req statusRequest
 	return st, nil
 }
 
-// policyOf recommends the identity's least-privilege policy: from its
-// calls before its compromise began unless until is given.
-func (s *server) policyOf(ctx context.Context, v identity.View, since, until time.Time) (*iampolicy.Recommendation, error) {
-	if until.IsZero() && v.Status.State != identity.StateCleared && !v.Status.Since.IsZero() {
-		until = v.Status.Since
-	}
-	var evs []cairn.Event
-	q := cairn.EventQuery{Filter: "cloud.identity = " + filter.Text(v.Key), Since: since, Until: until, Oldest: true, Limit: 10000}
-	for {
-		page, err := s.cfg.Store.QueryEvents(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, page.Events...)
-		if page.Next == "" || len(evs) >= 200_000 {
-			break
-		}
-		q.Cursor = page.Next
-	}
-	return iampolicy.Recommend(evs, iampolicy.Options{Since: since, Until: until})
-}
-
 func (s *server) getIdentityPolicy(w http.ResponseWriter, r *http.Request, _ Token) error {
 	since, until, err := s.timeRange(r)
 	if err != nil {
@@ -182,7 +152,7 @@ func (s *server) getIdentityPolicy(w http.ResponseWriter, r *http.Request, _ Tok
 	if err != nil {
 		return err
 	}
-	rec, err := s.policyOf(r.Context(), v, since, until)
+	rec, err := identity.Recommend(r.Context(), s.cfg.Store, v, since, until)
 	if err != nil {
 		return err
 	}
@@ -340,7 +310,7 @@ func (s *server) uiIdentity(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	d.Calls = calls.Events
 	d.Places = s.places(v, d.MapW, d.MapH)
-	if rec, err := s.policyOf(ctx, v, time.Time{}, time.Time{}); err != nil {
+	if rec, err := identity.Recommend(ctx, s.cfg.Store, v, time.Time{}, time.Time{}); err != nil {
 		d.PolicyNote = cairn.ErrorMessage(err)
 	} else if doc, err := rec.JSON(); err == nil {
 		d.Policy = string(doc)

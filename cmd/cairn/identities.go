@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/cairn-cdr/cairn"
-	"github.com/cairn-cdr/cairn/filter"
-	"github.com/cairn-cdr/cairn/iampolicy"
 	"github.com/cairn-cdr/cairn/identity"
 	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/internal/when"
@@ -92,16 +90,11 @@ func done(e *env, err error) int {
 // identityView builds the view of one identity, ENOTFOUND when it made
 // no call cairn stored.
 func identityView(ctx context.Context, st cairn.Store, key string) (identity.View, error) {
-	vs, err := identity.List(ctx, st, st, nil, identity.Options{Filter: "cloud.identity = " + filter.Text(key)})
-	if err != nil {
-		return identity.View{}, err
+	v, err := identity.One(ctx, st, st, nil, identity.Options{}, key)
+	if cairn.ErrorCode(err) == cairn.ENOTFOUND {
+		return v, cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored (cairn identities lists them)", termsafe.String(key))
 	}
-	for _, v := range vs {
-		if v.Key == key {
-			return v, nil
-		}
-	}
-	return identity.View{}, cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored (cairn identities lists them)", termsafe.String(key))
+	return v, err
 }
 
 func identitiesShow(ctx context.Context, e *env, args []string) int {
@@ -276,13 +269,11 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	if until.IsZero() && v.Status.State != identity.StateCleared && !v.Status.Since.IsZero() {
-		until = v.Status.Since
-	}
-	rec, err := recommend(ctx, st, v.Key, since, until)
+	rec, err := identity.Recommend(ctx, st, v, since, until)
 	if err != nil {
 		return fail(e, err)
 	}
+	until = rec.Window.Until
 	if *out == "json" {
 		return done(e, writeJSON(e.stdout, rec))
 	}
@@ -313,25 +304,6 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	return exitOK
-}
-
-// recommend reads an identity's calls (oldest first) and recommends its
-// policy for the window.
-func recommend(ctx context.Context, st cairn.Store, key string, since, until time.Time) (*iampolicy.Recommendation, error) {
-	var evs []cairn.Event
-	q := cairn.EventQuery{Filter: "cloud.identity = " + filter.Text(key), Since: since, Until: until, Oldest: true, Limit: 10000}
-	for {
-		page, err := st.QueryEvents(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, page.Events...)
-		if page.Next == "" || len(evs) >= 200_000 {
-			break
-		}
-		q.Cursor = page.Next
-	}
-	return iampolicy.Recommend(evs, iampolicy.Options{Since: since, Until: until})
 }
 
 func runRemediate(ctx context.Context, e *env, args []string) int {
