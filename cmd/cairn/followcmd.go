@@ -15,6 +15,30 @@ import (
 	"github.com/cairn-cdr/cairn/metrics"
 )
 
+// livePipeline is what a live source (the host sensor, a followed file)
+// needs to feed the store: the store, the rules (each source gets its own
+// process table and detectors, since they keep state), source health,
+// metrics and notifications.
+type livePipeline struct {
+	st           cairn.Store
+	rs           ruleSets
+	hm           *health.Monitor
+	im           *metrics.Ingest
+	onDetections func([]cairn.Detection)
+	log          *slog.Logger
+}
+
+// start makes a live ingest of its own for one source.
+func (lp livePipeline) start(ctx context.Context) (*ingest.Live, error) {
+	dets, err := lp.rs.detectors()
+	if err != nil {
+		return nil, err
+	}
+	dets.other = append(dets.other, lp.hm)
+	return ingest.NewLive(ctx, ingest.Options{Store: lp.st, Format: decode.Auto, Tree: ingest.NewTree(ctx, lp.st), Rules: dets.falco,
+		Detectors: dets.other, Metrics: lp.im, OnDetections: lp.onDetections, Logger: lp.log}, 0)
+}
+
 // liveSink hands decoded records to a live ingest and dead-letters the
 // rest.
 type liveSink struct {
@@ -32,27 +56,21 @@ func (s liveSink) Reject(d cairn.DeadLetter) error {
 // globs allowed) like tail -F, through their own process table and
 // detectors into the store, resuming from the checkpoints file after a
 // restart; it returns what stops it.
-func startFollow(ctx context.Context, e *env, paths []string, checkpoints string, st cairn.Store, rs ruleSets, hm *health.Monitor,
-	im *metrics.Ingest, onDetections func([]cairn.Detection), log *slog.Logger) (func(), error) {
+func startFollow(ctx context.Context, e *env, paths []string, checkpoints string, lp livePipeline) (func(), error) {
 	if len(paths) == 0 {
 		return func() {}, nil
 	}
 	if checkpoints == "" {
 		return nil, cairn.Errorf(cairn.EINVALID, "--follow needs --checkpoints FILE (where the followed files' positions are kept)")
 	}
-	dets, err := rs.detectors()
-	if err != nil {
-		return nil, err
-	}
-	dets.other = append(dets.other, hm)
 	fctx, cancel := context.WithCancel(ctx)
-	live, err := ingest.NewLive(fctx, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(fctx, st), Rules: dets.falco,
-		Detectors: dets.other, Metrics: im, OnDetections: onDetections, Logger: log}, 0)
+	live, err := lp.start(fctx)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	sink := liveSink{ctx: fctx, live: live, dl: st}
+	log := lp.log
+	sink := liveSink{ctx: fctx, live: live, dl: lp.st}
 	f := follow.New(follow.Options{Paths: paths, Checkpoints: checkpoints, Logger: log,
 		Reject: func(origin string, off int64, line []byte, why error) error {
 			return sink.Reject(cairn.DeadLetter{Origin: origin, Position: fmt.Sprintf("byte %d", off), Reason: why.Error(), Raw: bytes.Clone(line), Time: time.Now().UTC()})

@@ -174,12 +174,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer geoDB.Close()
-	stopSensor, err := startSensor(ctx, e, *sensorMode, st, rs, hm, reg, ingestMetrics, onDetections, log)
+	lp := livePipeline{st: st, rs: rs, hm: hm, im: ingestMetrics, onDetections: onDetections, log: log}
+	stopSensor, err := startSensor(ctx, e, *sensorMode, lp, reg)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer stopSensor()
-	stopFollow, err := startFollow(ctx, e, followPaths, *checkpoints, st, rs, hm, ingestMetrics, onDetections, log)
+	stopFollow, err := startFollow(ctx, e, followPaths, *checkpoints, lp)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -292,8 +293,8 @@ func newNotifier(webhook, slack, severity string) (*notify.Notifier, error) {
 // its own) into the store within a fraction of a second, and returns
 // what stops it. auto says at start-up why the sensor is off, and how to
 // turn it on.
-func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ruleSets, hm *health.Monitor, reg *metrics.Registry,
-	im *metrics.Ingest, onDetections func([]cairn.Detection), log *slog.Logger) (func(), error) {
+func startSensor(ctx context.Context, e *env, mode string, lp livePipeline, reg *metrics.Registry) (func(), error) {
+	log := lp.log
 	nothing := func() {}
 	if mode == "off" {
 		return nothing, nil
@@ -309,14 +310,8 @@ func startSensor(ctx context.Context, e *env, mode string, st cairn.Store, rs ru
 	if err != nil {
 		return nil, err
 	}
-	dets, err := rs.detectors()
-	if err != nil {
-		return nil, err
-	}
-	dets.other = append(dets.other, hm)
 	sctx, cancel := context.WithCancel(ctx)
-	live, err := ingest.NewLive(sctx, ingest.Options{Store: st, Tree: ingest.NewTree(sctx, st), Rules: dets.falco, Detectors: dets.other,
-		Metrics: im, OnDetections: onDetections, Logger: log}, 0)
+	live, err := lp.start(sctx)
 	if err != nil {
 		cancel()
 		return nil, err
