@@ -39,28 +39,19 @@ func TestServeFollow(t *testing.T) {
 		json.Unmarshal([]byte(body), &st)
 		return st.Events
 	}
-	wait := func(srv *served, admin string, n int) {
-		deadline := time.Now().Add(10 * time.Second)
-		for count(srv, admin) < n && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if got := count(srv, admin); got != n {
-			t.Fatalf("%d events stored, want %d", got, n)
-		}
-	}
 	write(0, 5)
 	srv := startServe(t, "--db", db, "--follow", log, "--checkpoints", cp)
 	admin := printedSecret(srv.printed, "admin token (shown once): ")
 	if !strings.Contains(strings.Join(srv.printed, "\n"), "following 1 path") {
 		t.Errorf("serve does not say it follows: %q", srv.printed)
 	}
-	wait(srv, admin, 5)
+	srv.waitEvents(t, admin, 5)
 	write(5, 8)
-	wait(srv, admin, 8)
+	srv.waitEvents(t, admin, 8)
 	srv.stop()
 	write(8, 12) // while stopped
 	srv = startServe(t, "--db", db, "--follow", log, "--checkpoints", cp)
-	wait(srv, admin, 12)
+	srv.waitEvents(t, admin, 12)
 	time.Sleep(500 * time.Millisecond)
 	if got := count(srv, admin); got != 12 {
 		t.Errorf("%d events after the restart, want 12", got)

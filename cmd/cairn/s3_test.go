@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -41,32 +40,17 @@ func TestServeS3(t *testing.T) {
 	dir := t.TempDir()
 	db, cp := filepath.Join(dir, "s.db"), filepath.Join(dir, "cp.json")
 	args := []string{"--db", db, "--cloudtrail-s3", "s3://trail/AWSLogs/", "--cloudtrail-s3-endpoint", s3.URL, "--checkpoints", cp}
-	events := func(srv *served, admin string, want int) {
-		t.Helper()
-		var n int
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			_, body := srv.call(t, "GET", "/api/v1/stats", admin, "")
-			var st struct {
-				Events int `json:"events"`
-			}
-			json.Unmarshal([]byte(body), &st)
-			if n = st.Events; n == want {
-				return
-			}
-		}
-		t.Fatalf("%d events, want %d", n, want)
-	}
 	srv := startServe(t, args...)
 	admin := printedSecret(srv.printed, "admin token (shown once): ")
 	if !strings.Contains(strings.Join(srv.printed, "\n"), "reading CloudTrail from s3://trail/AWSLogs/") {
 		t.Errorf("serve does not say it reads S3: %q", srv.printed)
 	}
-	events(srv, admin, 4)
+	srv.waitEvents(t, admin, 4)
 	time.Sleep(300 * time.Millisecond) // the checkpoint is saved once the files are stored
 	srv.stop()
 	put(day+"111122223333_CloudTrail_us-east-1_20261125T1110Z_cccc.json.gz", 20)
 	srv = startServe(t, args...)
-	events(srv, admin, 6)
+	srv.waitEvents(t, admin, 6)
 	_, metrics := srv.call(t, "GET", "/metrics", "", "")
 	if !strings.Contains(metrics, "cairn_events_duplicate_total 0") {
 		t.Errorf("the restart read a file again:\n%s", metrics)

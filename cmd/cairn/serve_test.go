@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -250,4 +251,23 @@ func TestNotifierFlags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	n.Close(ctx)
+}
+
+// waitEvents waits up to 10 s for the store behind s to hold want events
+// (read through the API with the bearer secret admin) and fails the test
+// when it does not.
+func (s *served) waitEvents(t *testing.T, admin string, want int) {
+	t.Helper()
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		_, body := s.call(t, "GET", "/api/v1/stats", admin, "")
+		var st struct {
+			Events int `json:"events"`
+		}
+		json.Unmarshal([]byte(body), &st)
+		if n = st.Events; n == want {
+			return
+		}
+	}
+	t.Fatalf("%d events stored, want %d", n, want)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,31 +35,16 @@ func TestServeWatch(t *testing.T) {
 		}
 	}
 	db, cp := filepath.Join(dir, "w.db"), filepath.Join(dir, "cp.json")
-	events := func(srv *served, admin string, want int) {
-		t.Helper()
-		var n int
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			_, body := srv.call(t, "GET", "/api/v1/stats", admin, "")
-			var st struct {
-				Events int `json:"events"`
-			}
-			json.Unmarshal([]byte(body), &st)
-			if n = st.Events; n == want {
-				return
-			}
-		}
-		t.Fatalf("%d events, want %d", n, want)
-	}
 	put("a.json", 0)
 	srv := startServe(t, "--db", db, "--watch", filepath.Join(dir, "AWSLogs"), "--checkpoints", cp)
 	admin := printedSecret(srv.printed, "admin token (shown once): ")
-	events(srv, admin, 2)
+	srv.waitEvents(t, admin, 2)
 	put("b.json", 10)
-	events(srv, admin, 4)
+	srv.waitEvents(t, admin, 4)
 	srv.stop()
 	put("c.json", 20)
 	srv = startServe(t, "--db", db, "--watch", filepath.Join(dir, "AWSLogs"), "--checkpoints", cp)
-	events(srv, admin, 6)
+	srv.waitEvents(t, admin, 6)
 	_, metrics := srv.call(t, "GET", "/metrics", "", "")
 	if !strings.Contains(metrics, "cairn_events_duplicate_total 0") {
 		t.Errorf("the restart read a file again:\n%s", metrics)
