@@ -1,44 +1,16 @@
 package attack_test
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/internal/gentest"
 )
 
 // TestGeneratorReproducesTable runs the generator on the corpus again and
 // checks that it writes table_gen.go byte for byte, so the committed table is
 // exactly what the generator makes.
 func TestGeneratorReproducesTable(t *testing.T) {
-	dir := filepath.Join(corpus, "attack")
-	if _, err := os.Stat(filepath.Join(dir, "attack-pattern")); err != nil {
-		t.Skipf("corpus not found at %s: %v", dir, err)
-	}
-	if testing.Short() {
-		t.Skip("skipping generator build in -short mode")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not found: %v", err)
-	}
-	out := filepath.Join(t.TempDir(), "table_gen.go")
-	cmd := exec.Command(goBin, "run", "./internal/gen", "-corpus", dir, "-version", attack.Version, "-out", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, msg)
-	}
-	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("table_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("generator output differs from table_gen.go (%d vs %d bytes); run go generate ./attack/", len(got), len(want))
-	}
+	gentest.Reproduces(t, "table_gen.go", "./internal/gen", filepath.Join(corpus, "attack"), "attack-pattern", "-version", attack.Version)
 }
