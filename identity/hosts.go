@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/cairn-cdr/cairn"
@@ -304,29 +303,3 @@ func (b *builder) instanceHosts(a *agg) []InstanceHost {
 	return out
 }
 
-// HostIP is the private IPv4 address an EC2 host name encodes
-// (ip-10-5-3-31, ip-10-5-3-31.ec2.internal,
-// ip-10-5-3-31.eu-west-1.compute.internal give 10.5.3.31), or "".
-func HostIP(host string) string {
-	label, _, _ := strings.Cut(strings.ToLower(host), ".")
-	rest, ok := strings.CutPrefix(label, "ip-")
-	if !ok {
-		return ""
-	}
-	parts := strings.Split(rest, "-")
-	if len(parts) != 4 {
-		return ""
-	}
-	var b [4]byte
-	for i, p := range parts {
-		if p == "" || len(p) > 3 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
-			return ""
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n > 255 {
-			return ""
-		}
-		b[i] = byte(n)
-	}
-	return netip.AddrFrom4(b).String()
-}
