@@ -302,4 +302,3 @@ func (b *builder) instanceHosts(a *agg) []InstanceHost {
 	})
 	return out
 }
-
