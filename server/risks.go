@@ -4,23 +4,25 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/assist"
+	"github.com/cairn-cdr/cairn/filter"
 )
 
 // risksOf groups the detections a filter selects since a time into
 // incidents, ordered by score (assist.Risks).
-func (s *server) risksOf(ctx context.Context, filter string, since time.Time) ([]assist.Risk, error) {
+func (s *server) risksOf(ctx context.Context, flt string, since time.Time) ([]assist.Risk, error) {
 	ctx, cancel := context.WithTimeout(ctx, graphTimeout)
 	defer cancel()
 	st, ok := s.cfg.Store.(assist.Store)
 	if !ok { // every cairn.Store is one; a guard, not a path
 		return nil, fmt.Errorf("risks: the store does not read what the assistant reads")
 	}
-	c, err := assist.Load(ctx, st, assist.Scope{Extra: strings.TrimSpace(filter), Since: since})
+	c, err := assist.Load(ctx, st, assist.Scope{Extra: strings.TrimSpace(flt), Since: since})
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +39,13 @@ func (s *server) risksOf(ctx context.Context, filter string, since time.Time) ([
 		}
 	}
 	if len(ids) > 0 {
-		vs, err := s.identities(ctx, "")
+		// Only the identities involved are built, not every one stored.
+		keys := make([]string, 0, len(ids))
+		for k := range ids {
+			keys = append(keys, filter.Text(k))
+		}
+		slices.Sort(keys)
+		vs, err := s.identities(ctx, "cloud.identity in ("+strings.Join(keys, ", ")+")")
 		if err != nil {
 			return nil, err
 		}
