@@ -103,6 +103,7 @@ type Store interface {
 	ExceptionStore
 	AuditLog
 	TokenStore
+	PartitionReader
 	Close() error
 }
 

@@ -21,20 +21,21 @@ import (
 const insertChunk = 1000
 
 // insertEventsSQL inserts a chunk of events given as one array per column
-// (the hot columns follow storeutil.HotColumnDefs) and returns the source and kind
-// of each row it inserted; an id already stored is skipped.
+// (the hot columns follow storeutil.HotColumnDefs; part is
+// cairn.PartitionHash) and returns the source and kind of each row it
+// inserted; an id already stored is skipped.
 const insertEventsSQL = `INSERT INTO events (seq, id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
-	fields, raw_json, raw, exact)
+	fields, raw_json, raw, exact, part)
 SELECT u.seq, u.id, u.time, u.source, u.kind,
 	u.type, u.host, u.exec_id, u.parent_exec_id, u.container_id, u.k8s_cluster, u.k8s_ns, u.k8s_pod, u.identity, u.ct_name,
-	u.fields::jsonb, u.raw_json, u.raw, u.exact
+	u.fields::jsonb, u.raw_json, u.raw, u.exact, u.part
 FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], $5::text[],
 	$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-	$16::text[], $17::text[], $18::bytea[], $19::text[])
+	$16::text[], $17::text[], $18::bytea[], $19::text[], $20::bigint[])
 	WITH ORDINALITY AS u(seq, id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
-	fields, raw_json, raw, exact, ord)
+	fields, raw_json, raw, exact, part, ord)
 ORDER BY u.ord
 ON CONFLICT (id) DO NOTHING
 RETURNING source, kind`
@@ -49,6 +50,7 @@ type eventRow struct {
 	rawJSON      *string
 	raw          []byte
 	exact        *string
+	part         int64 // cairn.PartitionHash
 }
 
 // WriteEvents stores events in one transaction. An event whose id is
@@ -127,6 +129,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, rows []eventRow, seqs []int64,
 	ids, raws := make([][]byte, n), make([][]byte, n)
 	sources, kinds, fields := make([]string, n), make([]string, n), make([]string, n)
 	rawJSONs, exacts := make([]*string, n), make([]*string, n)
+	partHashes := make([]int64, n)
 	hot := make([][]*string, len(storeutil.HotColumnDefs))
 	for c := range hot {
 		hot[c] = make([]*string, n)
@@ -138,12 +141,13 @@ func insertEvents(ctx context.Context, tx pgx.Tx, rows []eventRow, seqs []int64,
 			hot[c][j] = r.hot[c]
 		}
 		fields[j], rawJSONs[j], raws[j], exacts[j] = r.fields, r.rawJSON, r.raw, r.exact
+		partHashes[j] = r.part
 	}
 	args := []any{seq, ids, times, sources, kinds}
 	for c := range hot {
 		args = append(args, hot[c])
 	}
-	args = append(args, fields, rawJSONs, raws, exacts)
+	args = append(args, fields, rawJSONs, raws, exacts, partHashes)
 	res, err := tx.Query(ctx, insertEventsSQL, args...)
 	if err != nil {
 		return err
@@ -229,7 +233,7 @@ func (s *Store) encodeEvent(ev *cairn.Event, r *eventRow, buf []byte) ([]byte, e
 	cp := *ev
 	ev = &cp
 	flat := field.Flatten(ev)
-	r.id, r.time = []byte(ev.ID), storeutil.UnixNano(ev.Time)
+	r.id, r.time, r.part = []byte(ev.ID), storeutil.UnixNano(ev.Time), int64(cairn.PartitionHash(ev))
 	r.source, r.kind = pgText(string(ev.Source)), pgText(string(ev.Kind))
 	r.hot = columnValues(s.cols, ev, flat, make([]*string, 0, len(storeutil.HotColumnDefs)))
 	// Fields with a column of their own are read from it, never from the

@@ -36,7 +36,7 @@ func putEncoder(enc *encoder) {
 }
 
 // argsPerRow is the number of placeholders of insertEventSQL.
-const argsPerRow = 16
+const argsPerRow = 17
 
 // encode returns the insert arguments of each event. The rows stay valid
 // until enc is reused.
@@ -74,7 +74,7 @@ func (enc *encoder) encode(events []cairn.Event, cols storeutil.ColumnSet) ([][]
 				return nil, cairn.Errorf(cairn.EINVALID, "event %q: %v", storeutil.Truncate(ev.ID, 80), err)
 			}
 		}
-		enc.args = append(enc.args, fields, raw)
+		enc.args = append(enc.args, fields, raw, int64(cairn.PartitionHash(ev)))
 		enc.rows = append(enc.rows, enc.args[start:len(enc.args):len(enc.args)])
 	}
 	return enc.rows, nil

@@ -46,3 +46,9 @@ func Plan(s *Store, query string, args ...any) (string, error) {
 	}
 	return b.String(), rows.Err()
 }
+
+// The SQL of the partition reads, for plan tests.
+const (
+	LatestPartitionSQL = latestPartitionSQL
+	ScanPartitionSQL   = scanPartitionSQL
+)

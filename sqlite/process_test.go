@@ -67,7 +67,8 @@ func TestProcessesMigrateExisting(t *testing.T) {
 	}
 	db := rawDB(t, path)
 	for _, q := range []string{`DROP TABLE processes`, `DROP TABLE detections`, `DROP TABLE detection_hits`,
-		`DROP TABLE exceptions`, `DROP TABLE audit`, `DROP TABLE api_tokens`, `DROP TABLE detection_comments`, `DROP TABLE identity_status`, `DELETE FROM schema_migrations WHERE version >= 2`} {
+		`DROP TABLE exceptions`, `DROP TABLE audit`, `DROP TABLE api_tokens`, `DROP TABLE detection_comments`, `DROP TABLE identity_status`,
+		`ALTER TABLE events DROP COLUMN part`, `DELETE FROM schema_migrations WHERE version >= 2`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

@@ -8,11 +8,12 @@ import (
 	"github.com/cairn-cdr/cairn/internal/storeutil"
 )
 
-// insertEventSQL inserts one event; the hot columns follow storeutil.HotColumnDefs.
+// insertEventSQL inserts one event; the hot columns follow
+// storeutil.HotColumnDefs, and part is cairn.PartitionHash.
 const insertEventSQL = `INSERT INTO events (id, time, source, kind,
 	type, host, exec_id, parent_exec_id, container_id, k8s_cluster, k8s_ns, k8s_pod, identity, ct_name,
-	fields, raw)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	fields, raw, part)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`
 
 // WriteEvents stores events in one transaction. An event whose id is

@@ -43,6 +43,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"FiltersAgreeWithMatch", testFiltersAgreeWithMatch},
 		{"BadFilter", testBadFilter},
 		{"ConcurrentWrites", testConcurrentWrites},
+		// Reading a bus partition back: cairn.PartitionReader.
+		{"Partitions", testPartitions},
 		// Process trees and event context: stores that implement
 		// cairn.ProcessWriter, cairn.ProcessReader and
 		// cairn.ContextReader.

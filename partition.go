@@ -1,0 +1,46 @@
+package cairn
+
+import (
+	"context"
+	"time"
+)
+
+// PartitionKey returns what an event is partitioned by on the bus (scale-out
+// mode): the identity of a cloud call, the host of anything else. All the
+// state a stateful detection keeps (a process tree, an identity's windows)
+// is about one such key, so one detect worker sees all of it.
+func PartitionKey(ev *Event) string {
+	if ev.Cloud != nil {
+		return ev.Cloud.Identity.Key
+	}
+	return ev.Host
+}
+
+// PartitionHash is the hash of ev's partition key: ev is in partition
+// PartitionHash(ev) % n of n. Stores keep it with each event, so that a
+// worker taking a partition over can read that partition's events back.
+func PartitionHash(ev *Event) uint32 {
+	// FNV-1a, 32 bits (hash/fnv's New32a), without its allocations: it
+	// runs for every event written and published.
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	key := PartitionKey(ev)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= prime
+	}
+	return h
+}
+
+// PartitionReader reads back the events of one bus partition, for a detect
+// worker that takes the partition over and rebuilds its state.
+type PartitionReader interface {
+	// LatestPartitionTime returns the newest time among the stored events
+	// of partition part of parts (zero when it has none).
+	LatestPartitionTime(ctx context.Context, parts, part int) (time.Time, error)
+	// ScanPartition calls fn with every stored event of partition part of
+	// parts whose time is at or after since, oldest first (by time, then
+	// by the order they were stored), and stops at fn's first error,
+	// which it returns. fn must not write to the store.
+	ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(Event) error) error
+}

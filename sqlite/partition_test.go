@@ -1,0 +1,94 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/internal/storetest"
+	"github.com/cairn-cdr/cairn/sqlite"
+)
+
+// TestPartitionPlans checks that the partition reads walk events_time in
+// the order asked instead of sorting the table.
+func TestPartitionPlans(t *testing.T) {
+	s := mustOpen(t, sqlite.Memory)
+	storetest.MustWrite(t, s, storetest.Mixed(200, storetest.Base)...)
+	for name, q := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"latest": {sqlite.LatestPartitionSQL, []any{4, 1}},
+		"scan":   {sqlite.ScanPartitionSQL, []any{int64(0), 4, 1}},
+	} {
+		plan, err := sqlite.Plan(s, q.sql, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "INDEX events_time") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: plan does not walk events_time in order:\n%s", name, plan)
+		}
+	}
+}
+
+// TestScanPartitionWhileWriting writes from another goroutine while a
+// scan of a file database is open in fn: the write does not wait for the
+// scan.
+func TestScanPartitionWhileWriting(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "cairn.db"))
+	ctx := context.Background()
+	storetest.MustWrite(t, s, storetest.Mixed(20, storetest.Base)...)
+	calls := 0
+	err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(cairn.Event) error {
+		calls++
+		if calls > 1 {
+			return nil
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.WriteEvents(ctx, []cairn.Event{storetest.Tetragon(1000, storetest.Base.Add(time.Hour))})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			return errors.New("a write waited for an open partition scan")
+		}
+	})
+	if err != nil || calls != 20 {
+		t.Fatalf("ScanPartition: %v after %d events, want 20", err, calls)
+	}
+	if at, err := s.LatestPartitionTime(ctx, 1, 0); err != nil || !at.Equal(storetest.Base.Add(time.Hour)) {
+		t.Errorf("LatestPartitionTime after the write = %v, %v", at, err)
+	}
+}
+
+// TestPartitionOfOldEvents checks that events stored before the part
+// column existed (part NULL) are in no partition and break nothing.
+func TestPartitionOfOldEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cairn.db")
+	s := mustOpen(t, path)
+	storetest.MustWrite(t, s, storetest.Tetragon(1, storetest.Base), storetest.CloudTrail(2, storetest.Base.Add(time.Second)))
+	db := rawDB(t, path)
+	if _, err := db.Exec(`UPDATE events SET part = NULL WHERE id = ?`, storetest.CloudTrail(2, storetest.Base).ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ctx := context.Background()
+	at, err := s.LatestPartitionTime(ctx, 1, 0)
+	if err != nil || !at.Equal(storetest.Base) {
+		t.Errorf("LatestPartitionTime = %v, %v; want %v, the time of the one event with a part", at, err, storetest.Base)
+	}
+	var got []string
+	if err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(ev cairn.Event) error {
+		got = append(got, ev.ID)
+		return nil
+	}); err != nil || len(got) != 1 || got[0] != storetest.Tetragon(1, storetest.Base).ID {
+		t.Errorf("ScanPartition = %v, %v; want the one event with a part", got, err)
+	}
+}
