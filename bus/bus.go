@@ -12,10 +12,12 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +35,11 @@ const (
 	DefaultLease      = 10 * time.Second
 	DefaultAckWait    = 30 * time.Second
 	DefaultRetryDelay = time.Second
+	// DefaultMaxBacklog bounds the events waiting in the stream: a
+	// publisher beyond it is told to wait (EUNAVAILABLE) instead of the
+	// bus growing without end.
+	DefaultMaxBacklog = 2_000_000
+	DefaultMaxBytes   = 4 << 30
 )
 
 // publishChunk bounds the asynchronous publishes in flight, so that a large
@@ -57,6 +64,11 @@ type Config struct {
 	// RetryDelay is how long a batch whose handler failed waits before it
 	// is delivered again.
 	RetryDelay time.Duration
+	// MaxBacklog and MaxBytes bound the stream (events published and not
+	// yet handled, and their bytes); a publish beyond either fails with
+	// EUNAVAILABLE until workers catch up.
+	MaxBacklog int64
+	MaxBytes   int64
 	WorkerID   string       // a unique worker id; random when empty
 	Logger     *slog.Logger // nil discards
 }
@@ -79,6 +91,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = DefaultRetryDelay
+	}
+	if c.MaxBacklog <= 0 {
+		c.MaxBacklog = DefaultMaxBacklog
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
 	}
 	if c.WorkerID == "" {
 		c.WorkerID = nuid.Next()
@@ -127,29 +145,25 @@ func (b *Bus) setup(ctx context.Context) error {
 	b.js = js
 	// A work queue: each partition has exactly one consumer, and a message
 	// is removed once it is acknowledged, so storage holds only the
-	// backlog. MaxAge bounds a backlog nobody consumes.
+	// backlog. MaxAge bounds a backlog nobody consumes; MaxMsgs and
+	// MaxBytes with DiscardNew refuse new events when the backlog is
+	// full, rather than dropping unhandled ones.
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       b.cfg.Stream,
 		Subjects:   []string{b.cfg.Subject + ".>"},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
 		MaxAge:     7 * 24 * time.Hour,
+		MaxMsgs:    b.cfg.MaxBacklog,
+		MaxBytes:   b.cfg.MaxBytes,
 		Duplicates: 2 * time.Minute,
-		Discard:    jetstream.DiscardOld,
+		Discard:    jetstream.DiscardNew,
 	})
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", b.cfg.Stream, err)
 	}
 	for p := 0; p < b.cfg.Partitions; p++ {
-		_, err := js.CreateOrUpdateConsumer(ctx, b.cfg.Stream, jetstream.ConsumerConfig{
-			Durable:       consumerName(p),
-			FilterSubject: b.subject(p),
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       b.cfg.AckWait,
-			MaxDeliver:    -1,
-			MaxAckPending: 10 * fetchBatch,
-		})
-		if err != nil {
+		if _, err := js.CreateOrUpdateConsumer(ctx, b.cfg.Stream, b.consumerConfig(p)); err != nil {
 			return fmt.Errorf("create consumer for partition %d: %w", p, err)
 		}
 	}
@@ -189,20 +203,53 @@ func validID(id string) bool {
 
 func consumerName(p int) string { return "p" + strconv.Itoa(p) }
 
-func (b *Bus) subject(p int) string { return b.cfg.Subject + "." + strconv.Itoa(p) }
-
-// PartitionKey returns what an event is partitioned by: the identity of a
-// cloud call, the host of anything else.
-func PartitionKey(ev *cairn.Event) string {
-	if ev.Cloud != nil {
-		return ev.Cloud.Identity.Key
+func (b *Bus) consumerConfig(p int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       consumerName(p),
+		FilterSubject: b.subject(p),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       b.cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 10 * fetchBatch,
 	}
-	return ev.Host
 }
 
-// Partition returns the partition ev is published to.
+// resetConsumer recreates partition p's consumer, so that it delivers the
+// partition's events from the oldest unacknowledged one, in order: a
+// worker taking a partition over from a dead one gets the events that
+// one held first, not after their ack wait. A work-queue stream keeps an
+// event until it is acknowledged, whatever happens to its consumer.
+func (b *Bus) resetConsumer(ctx context.Context, p int) (jetstream.Consumer, error) {
+	if err := b.js.DeleteConsumer(ctx, b.cfg.Stream, consumerName(p)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("reset consumer of partition %d: %w", p, err)
+	}
+	c, err := b.js.CreateOrUpdateConsumer(ctx, b.cfg.Stream, b.consumerConfig(p))
+	if err != nil {
+		return nil, fmt.Errorf("reset consumer of partition %d: %w", p, err)
+	}
+	return c, nil
+}
+
+func (b *Bus) subject(p int) string { return b.cfg.Subject + "." + strconv.Itoa(p) }
+
+// Partition returns the partition ev is published to (see
+// cairn.PartitionKey).
 func (b *Bus) Partition(ev *cairn.Event) int {
-	return int(hashString(PartitionKey(ev)) % uint32(b.cfg.Partitions))
+	return int(cairn.PartitionHash(ev) % uint32(b.cfg.Partitions))
+}
+
+// Partitions returns the number of partitions.
+func (b *Bus) Partitions() int { return b.cfg.Partitions }
+
+// full reports whether a publish failed because the stream holds its
+// most events or bytes (discard-new).
+func full(err error) bool {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	d := api.Description
+	return strings.Contains(d, "maximum messages") || strings.Contains(d, "maximum bytes") || strings.Contains(d, "resource limits")
 }
 
 func hashString(s string) uint32 {
@@ -235,6 +282,9 @@ func (b *Bus) Publish(ctx context.Context, evs []cairn.Event) error {
 			select {
 			case <-f.Ok():
 			case err := <-f.Err():
+				if full(err) {
+					return cairn.Errorf(cairn.EUNAVAILABLE, "the event bus is full (%v): try again later", err)
+				}
 				return fmt.Errorf("publish event %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
 			case <-ctx.Done():
 				return ctx.Err()

@@ -28,12 +28,18 @@ type Handler struct {
 	// (given up, lost or at shutdown). Nil means nothing.
 	OnRelease func(partition int)
 	// Handle handles a batch of one partition's events, in the order they
-	// were published apart from redeliveries. The batch is acknowledged
+	// were published (a partition taken over starts again from its oldest
+	// unacknowledged event). The batch is acknowledged
 	// only when it returns nil; otherwise it is delivered again after
 	// Config.RetryDelay. Events may come more than once, so what it stores
 	// must be keyed by event id. It should return well within a third of
 	// the lease.
 	Handle func(ctx context.Context, partition int, evs []cairn.Event) error
+	// Idle, if set, is called when the partition's backlog has been
+	// handled (a fetch found nothing new after some events): the end of
+	// an input, when windows held open for late events can be decided.
+	// An error is logged and Idle is called again at the next idle.
+	Idle func(ctx context.Context, partition int) error
 }
 
 // lease is one partition this worker owns.
@@ -245,6 +251,11 @@ func (w *worker) ownedSorted() []int {
 func (w *worker) consume(ctx context.Context, l *lease) {
 	defer close(l.done)
 	log := w.b.log.With("partition", l.p)
+	cons, err := w.b.resetConsumer(ctx, l.p)
+	if err != nil {
+		log.Error("bus: consumer", "err", err)
+		return
+	}
 	if w.h.OnAcquire != nil {
 		if err := w.h.OnAcquire(ctx, l.p); err != nil {
 			log.Error("bus: acquire hook failed", "err", err)
@@ -254,12 +265,8 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 	if w.h.OnRelease != nil {
 		defer w.h.OnRelease(l.p)
 	}
-	cons, err := w.b.js.Consumer(ctx, w.b.cfg.Stream, consumerName(l.p))
-	if err != nil {
-		log.Error("bus: consumer", "err", err)
-		return
-	}
 	wait := min(w.b.cfg.Lease/4, time.Second)
+	busy := false // events handled since the last Idle
 	for ctx.Err() == nil && w.valid(l) {
 		// A fetch bound to ctx ends as soon as the partition is stopped;
 		// FetchMaxWait alone would outlive a dead connection by a second.
@@ -287,6 +294,13 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 		}
 		fcancel()
 		if len(msgs) == 0 {
+			if busy && w.h.Idle != nil && ctx.Err() == nil && w.valid(l) {
+				if err := w.h.Idle(ctx, l.p); err != nil {
+					log.Warn("bus: idle hook failed", "err", err)
+				} else {
+					busy = false
+				}
+			}
 			continue
 		}
 		if !w.valid(l) || ctx.Err() != nil {
@@ -305,6 +319,7 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 		for _, m := range msgs {
 			_ = m.Ack()
 		}
+		busy = true
 	}
 }
 
