@@ -62,6 +62,12 @@ type Options struct {
 	// OnDetections, if set, is called with each batch of detections once
 	// the store has committed them (notifications); it must not block.
 	OnDetections func([]cairn.Detection)
+	// Publish, if set, is where the decoded events go instead of the
+	// store (the bus, in scale-out mode, where detect workers evaluate and
+	// store them): Tree, Rules and Detectors must then be nil; dead
+	// letters are still stored. It returns once the events are durable,
+	// and its error ends the ingest like a store's.
+	Publish func(ctx context.Context, evs []cairn.Event) error
 	// Metrics, if set, counts what is stored (events by source,
 	// duplicates, dead letters, detections by severity, batches) and
 	// times each event's evaluation by Rules and Detectors.
@@ -285,6 +291,9 @@ func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*s
 		opts.BatchSize = 1000
 	}
 	rep := &Report{BySource: map[string]int{}}
+	if opts.Publish != nil && (opts.Tree != nil || opts.Rules != nil || len(opts.Detectors) > 0) {
+		return nil, rep, fmt.Errorf("ingest: events that are published are evaluated where they are consumed")
+	}
 	var procs cairn.ProcessWriter
 	if opts.Tree != nil {
 		var ok bool
@@ -313,6 +322,7 @@ func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*s
 	}
 	w := newWriter(ctx, opts.Store, procs, dets, rep, opts.Metrics, queue)
 	w.onDetections = opts.OnDetections
+	w.publish = opts.Publish
 	// One sink for every input: batches span small files (CloudTrail
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
@@ -326,11 +336,7 @@ func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*s
 // end closes the input: it flushes the detectors' windows and the last
 // batch, waits for the writer and counts the suppressed rule matches.
 func (s *sink) end() error {
-	for _, d := range s.detectors {
-		if f, ok := d.(Flusher); ok {
-			s.dets = append(s.dets, f.Flush()...)
-		}
-	}
+	s.flushDetectors()
 	s.flush()
 	err := s.w.close()
 	if s.suppressed != nil {
@@ -363,27 +369,38 @@ type sink struct {
 }
 
 func (s *sink) Event(ev cairn.Event) error {
+	s.evaluate(&ev, true)
+	s.events = append(s.events, ev)
+	if len(s.events) >= s.batch {
+		return s.flush()
+	}
+	return nil
+}
+
+// evaluate passes ev through the process table, Rules (when rules) and
+// the detectors, adding the detections to the batch.
+func (s *sink) evaluate(ev *cairn.Event, rules bool) {
 	if s.tree != nil {
-		for _, n := range s.tree.Observe(&ev) {
+		for _, n := range s.tree.Observe(ev) {
 			if s.nodes == nil {
 				s.nodes = map[string]cairn.ProcessNode{}
 			}
 			s.nodes[n.Key] = n
 		}
-		s.tree.Enrich(&ev)
+		s.tree.Enrich(ev)
 	}
 	var start time.Time
 	if s.ruleEval != nil {
 		start = time.Now()
 	}
-	if s.rules != nil {
-		for _, m := range s.rules.Eval(&ev) {
-			s.dets = append(s.dets, m.Detection(&ev))
+	if s.rules != nil && rules {
+		for _, m := range s.rules.Eval(ev) {
+			s.dets = append(s.dets, m.Detection(ev))
 		}
 	}
 	for _, d := range s.detectors {
-		for _, det := range d.Detect(&ev) {
-			if s.rules == nil || !s.rules.Excepted(det.Rule, &ev) {
+		for _, det := range d.Detect(ev) {
+			if s.rules == nil || !s.rules.Excepted(det.Rule, ev) {
 				s.dets = append(s.dets, det)
 			}
 		}
@@ -391,11 +408,16 @@ func (s *sink) Event(ev cairn.Event) error {
 	if s.ruleEval != nil {
 		s.ruleEval.Observe(time.Since(start).Seconds())
 	}
-	s.events = append(s.events, ev)
-	if len(s.events) >= s.batch {
-		return s.flush()
+}
+
+// flushDetectors adds what the Flusher detectors' windows decide to the
+// batch: the end of an input.
+func (s *sink) flushDetectors() {
+	for _, d := range s.detectors {
+		if f, ok := d.(Flusher); ok {
+			s.dets = append(s.dets, f.Flush()...)
+		}
 	}
-	return nil
 }
 
 func (s *sink) Reject(dl cairn.DeadLetter) error {
@@ -467,12 +489,14 @@ type batch struct {
 // writer stores batches in a goroutine of its own, so that decoding the
 // next batch overlaps with writing this one.
 type writer struct {
+	sync bool // send writes the batch itself (newWriter's queue < 0)
 	ch   chan batch
 	done chan struct{}
 	mu   sync.Mutex
 	fail error
-	// onDetections is set before the first batch is sent.
+	// onDetections and publish are set before the first batch is sent.
 	onDetections func([]cairn.Detection)
+	publish      func(context.Context, []cairn.Event) error
 	// written, if set (before the first batch is sent), is called once
 	// the writer is done with each batch: ok when it was stored, not when
 	// it was dropped after a failure.
@@ -486,9 +510,17 @@ type writer struct {
 	m     *metrics.Ingest
 }
 
-// newWriter starts a writer that lets queue batches wait for it.
+// newWriter starts a writer that lets queue batches wait for it; with a
+// negative queue the writer is synchronous: send stores the batch and
+// returns its error, which does not stop later sends.
 func newWriter(ctx context.Context, st Writer, procs cairn.ProcessWriter, dets cairn.DetectionStore, rep *Report, m *metrics.Ingest, queue int) *writer {
-	w := &writer{ch: make(chan batch, queue), done: make(chan struct{}), ctx: ctx, st: st, procs: procs, dets: dets, rep: rep, m: m}
+	w := &writer{done: make(chan struct{}), ctx: ctx, st: st, procs: procs, dets: dets, rep: rep, m: m}
+	if queue < 0 {
+		w.sync = true
+		close(w.done)
+		return w
+	}
+	w.ch = make(chan batch, queue)
 	go func() {
 		defer close(w.done)
 		for b := range w.ch {
@@ -532,7 +564,17 @@ func (w *writer) write(b batch) error {
 			return fmt.Errorf("store processes: %w", err)
 		}
 	}
-	if len(b.events) > 0 {
+	if len(b.events) > 0 && w.publish != nil {
+		if err := w.publish(ctx, b.events); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		rep.Accepted += len(b.events)
+		for _, ev := range b.events {
+			rep.BySource[string(ev.Source)]++
+		}
+		w.mu.Unlock()
+	} else if len(b.events) > 0 {
 		res, err := st.WriteEvents(ctx, b.events)
 		if err != nil {
 			return fmt.Errorf("store events: %w", err)
@@ -577,6 +619,13 @@ func (w *writer) committed(ds []cairn.Detection) {
 }
 
 func (w *writer) send(b batch) error {
+	if w.sync {
+		err := w.write(b)
+		if w.written != nil {
+			w.written(b, err == nil)
+		}
+		return err
+	}
 	if err := w.err(); err != nil {
 		return err
 	}
@@ -599,6 +648,9 @@ func (w *writer) setErr(err error) {
 }
 
 func (w *writer) close() error {
+	if w.sync {
+		return nil
+	}
 	close(w.ch)
 	<-w.done
 	return w.err()
