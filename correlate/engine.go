@@ -23,10 +23,10 @@
 //   - At close: every other condition (lt, lte, eq, neq, ranges), and
 //     every value_avg and value_percentile. The group's first hit opens a
 //     window [Start, Start+Timespan]; once time passes its end (a later
-//     hit, or Advance) the condition is checked once and the window is
-//     freed; the group's next hit opens a new one. Result.End is
-//     Start+Timespan. A group without hits has no window, so "lt 5" means
-//     1 to 4 hits.
+//     hit, or Advance), or at Flush, the condition is checked once and
+//     the window is freed; the group's next hit opens a new one.
+//     Result.End is Start+Timespan. A group without hits has no window,
+//     so "lt 5" means 1 to 4 hits.
 //
 // The measures: event_count counts hits; value_count counts distinct
 // values of Condition.Field; value_sum, value_avg and value_percentile
@@ -58,6 +58,18 @@
 // event id and time). With no Lateness every hit in order is decided at
 // once. A hit far in the future moves the clock for all: callers should
 // bound event times by their own clock.
+//
+// Flush ends an input that more input may follow (a file, a request, a
+// drained backlog) without moving the clock: the held-back hits are
+// processed at once, in time order, and every at-close window is decided
+// and freed as if time had passed its end, so a group's next hit opens a
+// new window even if it falls within the old one's timespan. Sliding
+// windows keep their hits, so a sequence may span inputs. Hits older
+// than the newest time Flush processed are then late; that time is a
+// chained Result's End when a window Flush closed feeds another
+// correlation, as the Result is a hit at that time. (Advance to a time
+// past every hit, by contrast, ends the stream: later hits older than
+// it are late.)
 //
 // # Chains
 //
@@ -152,7 +164,7 @@ type Result struct {
 type Stats struct {
 	Hits       uint64 // hits passed to Observe
 	Unrouted   uint64 // hits of rules no correlation references
-	Late       uint64 // hits dropped as older than the newest time minus Lateness, or outside 1900–2200
+	Late       uint64 // hits dropped as older than the newest time minus Lateness or than what Flush decided, or outside 1900–2200
 	NoGroup    uint64 // hits a correlation skipped for lack of a group-by field
 	NoValue    uint64 // hits a correlation skipped for lack of condition.field
 	NonNumeric uint64 // hits skipped as condition.field is not a number
@@ -178,7 +190,8 @@ type Engine struct {
 
 	started bool
 	maxSeen int64 // newest hit or Advance time
-	floor   int64 // hits older than this are late (raised by maxPending)
+	floor   int64 // hits older than this are late (raised by maxPending and Flush)
+	newest  int64 // newest time of a hit or chained result processed
 	pending hitHeap
 	// nextEnd is at most the end of the first anchored window to close.
 	nextEnd int64
@@ -360,6 +373,36 @@ func (e *Engine) Advance(now time.Time) []Result {
 	return out
 }
 
+// Flush ends an input that more input may follow: it processes every
+// held-back hit in time order, decides and frees every at-close window,
+// and returns the results that fired, upstream before downstream. It
+// does not move the clock; hits older than the newest time it processed
+// are late afterwards (see the package doc).
+func (e *Engine) Flush() []Result {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Result
+	for len(e.pending) > 0 {
+		h := heap.Pop(&e.pending).(hit)
+		out = e.processBase(&h, e.routesFor(h.rule, h.name), out)
+	}
+	out = e.closeBefore(math.MaxInt64, out)
+	if !e.started {
+		return out
+	}
+	// Every processed hit and chained result is at most newest, so hits
+	// keep reaching process in time order.
+	e.floor = max(e.floor, e.newest)
+	wm := e.watermark()
+	for e.recentQ.len() > 0 && e.recentQ.front().t < wm {
+		delete(e.recent, e.recentQ.pop().hash)
+	}
+	for _, d := range e.defs {
+		e.expire(d, wm-d.span)
+	}
+	return out
+}
+
 // Tick is Advance(Options.Clock()).
 func (e *Engine) Tick() []Result { return e.Advance(e.clock()) }
 
@@ -438,6 +481,7 @@ func (e *Engine) routesFor(id, name string) []route {
 // process feeds h to the correlations that reference its rule. Hits
 // reach process in time order.
 func (e *Engine) process(h *hit, rs []route, out []Result) []Result {
+	e.newest = max(e.newest, h.t)
 	out = e.closeBefore(h.t, out)
 	var last *slot // correlations sharing a table often share the group
 	for i := 0; i < len(rs); {

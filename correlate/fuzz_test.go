@@ -41,13 +41,14 @@ func fuzzDefs() []*correlate.Def {
 // FuzzObserve feeds hit sequences, some out of order or repeated, and
 // checks that results only name fed events or earlier results, that
 // event_count values match their event ids, that windows fit their
-// timespan, that no result is returned twice and that all state is freed
-// in the end.
+// timespan, that no result is returned twice, that Flush leaves no hit
+// held back and that all state is freed in the end.
 func FuzzObserve(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 0, 2, 0, 0, 3, 0, 1, 4, 5, 2, 5, 9, 6, 0, 0, 7, 200, 0})
 	f.Add([]byte{1, 10, 4, 2, 10, 8, 3, 10, 12, 5, 10, 16, 1, 246, 4, 6, 0, 0, 7, 255, 0})
 	f.Add([]byte{2, 0, 0, 2, 0, 0, 3, 0, 0, 3, 10, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 5, 0, 7, 100, 1})
 	f.Add([]byte{3, 30, 0, 4, 20, 1, 4, 20, 2, 4, 20, 3, 2, 20, 0, 1, 20, 0, 0, 20, 0, 7, 50, 0})
+	f.Add([]byte{0, 10, 0, 0, 0, 0, 2, 5, 0, 7, 3, 0, 0, 246, 0, 0, 20, 0, 1, 30, 0, 3, 40, 0, 7, 3, 0, 6, 0, 0, 0, 50, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := mustNew(t, fuzzDefs(), correlate.Options{Lateness: 5 * time.Second, MaxGroups: 8})
 		users := []string{"alice", "bob", "carol"}
@@ -88,6 +89,13 @@ func FuzzObserve(f *testing.F) {
 					t.Fatalf("a repeated hit was accepted: %+v then %+v", before, after)
 				}
 			case 7:
+				if a%4 == 3 { // the end of an input
+					check(e.Flush())
+					if s := e.Stats(); s.Pending != 0 {
+						t.Fatalf("hits held back after Flush: %+v", s)
+					}
+					continue
+				}
 				clock += int(a) * 100
 				check(e.Advance(t0.Add(time.Duration(clock) * time.Millisecond)))
 			default:

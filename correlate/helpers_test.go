@@ -30,11 +30,12 @@ func fields(kv ...string) func(string) (string, bool) {
 	}
 }
 
-// step is one action of a test script: a hit, or an Advance when hit is
-// nil.
+// step is one action of a test script: a hit, a Flush, or an Advance
+// when hit is nil and flush false.
 type step struct {
 	hit     *correlate.Hit
 	advance int
+	flush   bool
 }
 
 // h is a hit of rule (its name; its id is "id-"+rule) at second sec.
@@ -43,6 +44,9 @@ func h(rule, event string, sec int, kv ...string) step {
 }
 
 func adv(sec int) step { return step{advance: sec} }
+
+// flush is a Flush step.
+var flush = step{flush: true}
 
 // run plays steps on e and returns the results, one line each: the step
 // that returned it, the correlation name, the group, the window in
@@ -59,9 +63,12 @@ func run(tb testing.TB, e *correlate.Engine, steps []step) []string {
 func play(e *correlate.Engine, steps []step, f func(step int, r correlate.Result)) {
 	for i, s := range steps {
 		var rs []correlate.Result
-		if s.hit != nil {
+		switch {
+		case s.hit != nil:
 			rs = e.Observe(*s.hit)
-		} else {
+		case s.flush:
+			rs = e.Flush()
+		default:
 			rs = e.Advance(at(s.advance))
 		}
 		for _, r := range rs {

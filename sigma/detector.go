@@ -146,13 +146,21 @@ func (d *Detector) Advance(now time.Time) []cairn.Detection {
 	return out
 }
 
-// Flush processes the held-back hits and closes every open window, at
-// the end of the input.
-func (d *Detector) Flush() []cairn.Detection { return d.Advance(endOfTime) }
-
-// endOfTime is later than any event, and within what time.Time.UnixNano
-// can count (year 2262).
-var endOfTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+// Flush processes the held-back hits and decides every window that
+// waits for its end, at the end of an input. The detector takes more
+// input afterwards: events older than those already decided are dropped
+// as late (see correlate.Engine.Flush), later ones correlate as before,
+// with the hits of sliding windows carried over.
+func (d *Detector) Flush() []cairn.Detection {
+	if d.corr == nil {
+		return nil
+	}
+	var out []cairn.Detection
+	for _, res := range d.corr.Flush() {
+		out = append(out, d.resultDetection(res, cairn.Entities{}))
+	}
+	return out
+}
 
 // severity maps a Sigma level onto cairn's scale.
 func severity(level string) int64 {
