@@ -12,6 +12,9 @@ const (
 	ENOTFOUND = "not_found" // the thing asked for does not exist
 	ECONFLICT = "conflict"  // the request conflicts with what is stored
 	EINTERNAL = "internal"  // a failure the user cannot fix
+	// EUNAVAILABLE is a temporary overload: the bus or the store is full
+	// or slow. Trying again later may succeed.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a user-facing error with a code.

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/decode"
@@ -33,7 +36,8 @@ func (s *server) ingestFalcosidekick(w http.ResponseWriter, r *http.Request, tok
 // runIngest hands the body, capped at limit bytes, to Config.Ingest as one
 // input, one ingest at a time, and answers the report. A body over the
 // limit is 413, though the records before the limit are kept (stored or dead-lettered); an
-// input that cannot be read at all is 400.
+// input that cannot be read at all is 400. A request that finds the
+// waiting line full, or waits too long, is 429 before its body is read.
 func (s *server) runIngest(w http.ResponseWriter, r *http.Request, origin string, f decode.Format, limit int64) error {
 	if s.cfg.Ingest == nil {
 		return cairn.Errorf(cairn.ENOTFOUND, "this server does not accept ingest")
@@ -44,12 +48,10 @@ func (s *server) runIngest(w http.ResponseWriter, r *http.Request, origin string
 		return tooLarge
 	}
 	ctx := r.Context()
-	select {
-	case s.ingest <- struct{}{}:
-		defer func() { <-s.ingest }()
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.acquireIngest(ctx); err != nil {
+		return err
 	}
+	defer func() { <-s.ingest }()
 	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, limit)}
 	in := ingest.Input{Origin: origin, Size: r.ContentLength,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(body), nil }}
@@ -88,4 +90,37 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.tooLarge = true
 	}
 	return n, err
+}
+
+// acquireIngest takes the ingest slot, waiting for it at most
+// Config.IngestWait and only if fewer than Config.MaxIngestWaiting
+// requests are waiting already: what a slow bus or store holds up is a
+// bounded number of connections, not every client's.
+func (s *server) acquireIngest(ctx context.Context) error {
+	select {
+	case s.ingest <- struct{}{}:
+		return nil
+	default:
+	}
+	if s.ingestWaiting.Add(1) > int64(s.cfg.MaxIngestWaiting) {
+		s.ingestWaiting.Add(-1)
+		return ingestBusy(fmt.Sprintf("%d ingest requests are waiting already; try again later", max(s.cfg.MaxIngestWaiting, 0)))
+	}
+	defer s.ingestWaiting.Add(-1)
+	t := time.NewTimer(s.cfg.IngestWait)
+	defer t.Stop()
+	select {
+	case s.ingest <- struct{}{}:
+		return nil
+	case <-t.C:
+		return ingestBusy(fmt.Sprintf("ingest is busy (waited %s); try again later", s.cfg.IngestWait))
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ingestBusy is the 429 a request gets when ingest cannot take it now.
+func ingestBusy(msg string) error {
+	return &apiError{status: http.StatusTooManyRequests, code: cairn.EUNAVAILABLE, msg: msg,
+		header: map[string]string{"Retry-After": strconv.Itoa(busyRetryAfter)}}
 }

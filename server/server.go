@@ -9,10 +9,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-cdr/cairn"
@@ -26,7 +29,10 @@ import (
 
 // IngestFunc stores what inputs hold, decoded as format, and says what it
 // did: the caller wires the store, rules and detectors (see ingest.Run).
-// The server never calls it twice at once.
+// The server never calls it twice at once. When the bus or the store is
+// full or slow it returns an error with code cairn.EUNAVAILABLE (wrapped
+// with RetryAfter to say how long to wait), which the API answers 503
+// with a Retry-After header.
 type IngestFunc func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error)
 
 // Config is what a server is built from.
@@ -49,6 +55,15 @@ type Config struct {
 	// MaxIngestBytes caps an ingest request's body; 0 means
 	// DefaultMaxIngestBytes.
 	MaxIngestBytes int64
+	// MaxIngestWaiting caps the ingest requests that wait while another
+	// one is being ingested; 0 means DefaultMaxIngestWaiting, a negative
+	// value none. IngestWait caps how long one waits; 0 or less means
+	// DefaultIngestWait. A request beyond the cap, or one that waited
+	// too long, is answered 429 (code unavailable, with Retry-After)
+	// before its body is read, so that a slow bus or store slows
+	// clients down rather than holding their connections and bodies.
+	MaxIngestWaiting int
+	IngestWait       time.Duration
 	// Metrics, if set, answers GET /metrics (a metrics.Registry serves
 	// the Prometheus text format). It needs no token, so that Prometheus
 	// can scrape it: it shows counts, and source and severity names, never
@@ -78,6 +93,19 @@ const metricsPath = "/metrics"
 // DefaultMaxIngestBytes caps an ingest body unless Config says otherwise.
 const DefaultMaxIngestBytes = 64 << 20
 
+// Ingest backpressure defaults: see Config.MaxIngestWaiting.
+const (
+	DefaultMaxIngestWaiting = 4
+	DefaultIngestWait       = 10 * time.Second
+)
+
+// Retry-After hints, in seconds: for a 429 (the ingest queue is full)
+// and for a 503 (code unavailable) whose error gives none.
+const (
+	busyRetryAfter        = 1
+	unavailableRetryAfter = 2
+)
+
 // maxJSONBody caps the JSON body of other requests (POST /exceptions).
 const maxJSONBody = 1 << 20
 
@@ -89,12 +117,44 @@ const (
 
 // statusOf maps an error code to its HTTP status.
 var statusOf = map[string]int{
-	cairn.EINVALID:   http.StatusBadRequest,
-	cairn.ENOTFOUND:  http.StatusNotFound,
-	cairn.ECONFLICT:  http.StatusConflict,
-	cairn.EINTERNAL:  http.StatusInternalServerError,
-	codeUnauthorized: http.StatusUnauthorized,
-	codeForbidden:    http.StatusForbidden,
+	cairn.EINVALID:     http.StatusBadRequest,
+	cairn.ENOTFOUND:    http.StatusNotFound,
+	cairn.ECONFLICT:    http.StatusConflict,
+	cairn.EINTERNAL:    http.StatusInternalServerError,
+	cairn.EUNAVAILABLE: http.StatusServiceUnavailable,
+	codeUnauthorized:   http.StatusUnauthorized,
+	codeForbidden:      http.StatusForbidden,
+}
+
+// RetryAfter wraps err, which should have code cairn.EUNAVAILABLE, with
+// how long the client should wait before trying again: the API sends it,
+// rounded up to whole seconds, as the Retry-After header. An error of any
+// package can give the hint instead by having a method
+// RetryAfter() time.Duration.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: d}
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
+
+// retryAfterSeconds is the Retry-After header for err: its hint rounded
+// up to whole seconds (at least 1), or def.
+func retryAfterSeconds(err error, def int) string {
+	var h interface{ RetryAfter() time.Duration }
+	if errors.As(err, &h) && h.RetryAfter() > 0 {
+		return strconv.FormatInt(int64((h.RetryAfter()+time.Second-1)/time.Second), 10)
+	}
+	return strconv.Itoa(def)
 }
 
 // server is the API's handler.
@@ -104,6 +164,8 @@ type server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	ingest chan struct{} // a one-slot semaphore serialising Config.Ingest
+	// ingestWaiting counts the requests waiting for the ingest slot.
+	ingestWaiting atomic.Int64
 	// sessions are the UI's logged-in browsers; streams a semaphore
 	// capping the live feeds.
 	sessions sessions
@@ -128,6 +190,12 @@ func New(cfg Config) http.Handler {
 	}
 	if s.cfg.MaxIngestBytes <= 0 {
 		s.cfg.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	if s.cfg.MaxIngestWaiting == 0 {
+		s.cfg.MaxIngestWaiting = DefaultMaxIngestWaiting
+	}
+	if s.cfg.IngestWait <= 0 {
+		s.cfg.IngestWait = DefaultIngestWait
 	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern(), s.wrap(rt))
@@ -267,6 +335,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok || code == cairn.EINTERNAL {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		code, status = cairn.EINTERNAL, http.StatusInternalServerError
+	}
+	if code == cairn.EUNAVAILABLE {
+		w.Header().Set("Retry-After", retryAfterSeconds(err, unavailableRetryAfter))
 	}
 	writeErrorStatus(w, status, code, cairn.ErrorMessage(err))
 }
