@@ -41,6 +41,8 @@ type PartitionReader interface {
 	// ScanPartition calls fn with every stored event of partition part of
 	// parts whose time is at or after since, oldest first (by time, then
 	// by the order they were stored), and stops at fn's first error,
-	// which it returns. fn must not write to the store.
+	// which it returns. fn must not write to the store; it may read, but
+	// the scan holds a connection of the store's pool while it runs, so
+	// concurrent scans must leave connections for those reads.
 	ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(Event) error) error
 }

@@ -26,10 +26,16 @@ type livePipeline struct {
 	im           *metrics.Ingest
 	onDetections func([]cairn.Detection)
 	log          *slog.Logger
+	// publish, if set, is the bus: events are published there, and
+	// detect workers evaluate and store them.
+	publish func(context.Context, []cairn.Event) error
 }
 
 // start makes a live ingest of its own for one source.
 func (lp livePipeline) start(ctx context.Context) (*ingest.Live, error) {
+	if lp.publish != nil {
+		return ingest.NewLive(ctx, ingest.Options{Store: lp.st, Format: decode.Auto, Publish: lp.publish, Metrics: lp.im, Logger: lp.log}, 0)
+	}
 	dets, err := lp.rs.detectors()
 	if err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	fs.Var(&rules, "rules", "Falco rules file to evaluate every event with, after cairn's pack (repeatable; later files amend earlier ones)")
 	noPack := fs.Bool("no-default-rules", false, "do not load cairn's own rule pack and analytics (only the --rules files)")
 	ranges := fs.String("aws-ip-ranges", "", "AWS's ip-ranges.json: instance credentials used from outside AWS are flagged even without history")
+	bf := addBusFlags(fs, e)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -54,6 +55,16 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.Close()
 	opts := ingest.Options{Store: st, Format: f, Tree: ingest.NewTree(ctx, st), Rules: dets.falco, Detectors: dets.other}
+	if *bf.url != "" {
+		// Scaled out: the events go to the bus, where detect workers
+		// evaluate and store them; this reader waits while it is full.
+		b, err := bf.connect(ctx, nil)
+		if err != nil {
+			return fail(e, err)
+		}
+		defer b.Close()
+		opts = ingest.Options{Store: st, Format: f, Publish: waitingPublisher(b)}
+	}
 	var bar *progressbar.ProgressBar
 	if e.isTerminal {
 		bar = newBar(e.stderr)

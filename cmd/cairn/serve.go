@@ -67,6 +67,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&watchDirs, "watch", "a directory to watch for new CloudTrail (or other record) files, each read once (repeatable)")
 	configPath := fs.String("config", "", "a configuration file (YAML; cairn config check FILE checks it); flags on the command line win")
 	sensorMode := fs.String("sensor", "auto", "the built-in host sensor (this machine's processes, Linux): on, off, or auto (on when permitted)")
+	componentsFlag := fs.String("components", "all", "what this node runs: ingest (sources and the ingest API publish), detect (a bus worker), api (the API and web UI), or all; all but all need --bus")
+	bf := addBusFlags(fs, e)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -107,6 +109,27 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if *sensorMode != "on" && *sensorMode != "off" && *sensorMode != "auto" {
 		fmt.Fprintf(e.stderr, "cairn serve: --sensor takes on, off or auto, not %q\n", *sensorMode)
 		return exitUsage
+	}
+	comps, err := parseComponents(*componentsFlag)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cairn serve: %v\n", err)
+		return exitUsage
+	}
+	scaled := *bf.url != ""
+	if !scaled && comps.ingest != comps.detect {
+		fmt.Fprintf(e.stderr, "cairn serve: --components: ingest and detect run apart only over a bus (--bus nats://...)\n")
+		return exitUsage
+	}
+	if scaled && *withDemo {
+		fmt.Fprintf(e.stderr, "cairn serve: --demo loads the store in-process; run it without --bus\n")
+		return exitUsage
+	}
+	if !comps.ingest && (*sensorMode == "on" || len(followPaths)+len(watchDirs) > 0 || *ctS3 != "") {
+		fmt.Fprintf(e.stderr, "cairn serve: --sensor=on, --follow, --watch and --cloudtrail-s3 are sources: they need the ingest component\n")
+		return exitUsage
+	}
+	if !comps.ingest {
+		*sensorMode = "off"
 	}
 	if !*allowRemote && !loopback(*addr) {
 		fmt.Fprintf(e.stderr, "cairn serve: %s is not a loopback address; the API has no TLS of its own: put it behind a TLS proxy and pass --allow-remote\n", *addr)
@@ -160,11 +183,51 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Tree: ingest.NewTree(ctx, st),
 			Rules: dets.falco, Detectors: dets.other, Metrics: ingestMetrics, OnDetections: onDetections})
 	}
-	secret, err := firstToken(ctx, e, st)
-	if err != nil {
-		return fail(e, err)
-	}
+	// sourceIngest is what the watched directories and the S3 bucket
+	// go through; in scale-out mode it waits while the bus is full.
+	sourceIngest := ingestFn
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	var publish func(context.Context, []cairn.Event) error
+	if scaled {
+		b, err := bf.connect(ctx, log)
+		if err != nil {
+			return fail(e, err)
+		}
+		defer b.Close()
+		if comps.detect {
+			w := &detectWorker{b: b, st: st, rs: rs, im: ingestMetrics, onDetections: onDetections, log: log}
+			workDone := make(chan error, 1)
+			go func() { workDone <- w.run(ctx) }()
+			defer func() { <-workDone }()
+			fmt.Fprintf(e.stdout, "cairn serve: detect worker %s on %s (%d partitions)\n", b.WorkerID(), termsafe.String(*bf.url), b.Partitions())
+		}
+		// The health of the sources is watched where they are read.
+		observed := func(pub func(context.Context, []cairn.Event) error) func(context.Context, []cairn.Event) error {
+			return func(ctx context.Context, evs []cairn.Event) error {
+				for i := range evs {
+					hm.Observe(&evs[i])
+				}
+				return pub(ctx, evs)
+			}
+		}
+		publish = observed(waitingPublisher(b))
+		direct := observed(b.Publish)
+		ingestFn = func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error) {
+			return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Publish: direct, Metrics: ingestMetrics})
+		}
+		sourceIngest = func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error) {
+			return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Publish: publish, Metrics: ingestMetrics})
+		}
+	}
+	if !comps.ingest {
+		ingestFn = nil
+	}
+	var secret string
+	if comps.api {
+		if secret, err = firstToken(ctx, e, st); err != nil {
+			return fail(e, err)
+		}
+	}
 	geoDB, geoCredit, err := openGeo(*geoPath)
 	if err != nil {
 		return fail(e, err)
@@ -174,7 +237,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer geoDB.Close()
-	lp := livePipeline{st: st, rs: rs, hm: hm, im: ingestMetrics, onDetections: onDetections, log: log}
+	lp := livePipeline{st: st, rs: rs, hm: hm, im: ingestMetrics, onDetections: onDetections, log: log, publish: publish}
 	stopSensor, err := startSensor(ctx, e, *sensorMode, lp, reg)
 	if err != nil {
 		return fail(e, err)
@@ -185,16 +248,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer stopFollow()
-	stopWatch, err := startWatchDirs(ctx, e, watchDirs, *checkpoints, watchInterval, ingestFn, log)
+	stopWatch, err := startWatchDirs(ctx, e, watchDirs, *checkpoints, watchInterval, sourceIngest, log)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer stopWatch()
-	if err := startS3(ctx, e, *ctS3, *ctS3Region, *ctS3Endpoint, *checkpoints, ingestFn, log); err != nil {
+	if err := startS3(ctx, e, *ctS3, *ctS3Region, *ctS3Endpoint, *checkpoints, sourceIngest, log); err != nil {
 		return fail(e, err)
 	}
 	go retain(ctx, st, retention, time.Hour, log)
-	go watchSources(ctx, hm, st, onDetections, log)
+	if comps.ingest {
+		go watchSources(ctx, hm, st, onDetections, log)
+	}
+	if !comps.api {
+		<-ctx.Done()
+		return exitOK
+	}
 	h := server.New(server.Config{Store: st, Ingest: ingestFn, Tokens: server.StoreTokens{Store: st}, Version: version, Logger: log, Metrics: reg,
 		Assistant: assist.New(st, assist.Options{Describe: assist.Descriptions(rs.falco, rs.sigma), LLM: llmConfig}),
 		GeoIP:     geoDB, GeoIPCredit: geoCredit, Posture: pos, Health: hm})
