@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cairn-cdr/cairn"
+	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/demo"
+)
+
+// testBus returns a NATS URL with JetStream — CAIRN_TEST_NATS_URL's, else
+// a server in this process — and a stream name of this test's own, whose
+// stream and lease bucket are deleted at the end.
+func testBus(t *testing.T) (url, stream string) {
+	t.Helper()
+	url = os.Getenv("CAIRN_TEST_NATS_URL")
+	if url == "" {
+		s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats server not ready")
+		}
+		t.Cleanup(s.Shutdown)
+		url = s.ClientURL()
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	stream = "TEST_" + strings.ToUpper(hex.EncodeToString(b[:]))
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = js.DeleteStream(ctx, stream)
+		_ = js.DeleteKeyValue(ctx, stream+"_LEASES")
+	})
+	return url, stream
+}
+
+// backlog returns the events waiting in the stream and those delivered and
+// not yet acknowledged.
+func backlog(t *testing.T, url, stream string) (msgs uint64) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// scaledDB returns a store for a scaled-out test: a fresh PostgreSQL
+// schema when CAIRN_TEST_POSTGRES_DSN is set, else an SQLite file that the
+// processes share.
+func scaledDB(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("CAIRN_TEST_POSTGRES_DSN") != "" {
+		return pgDSN(t)
+	}
+	return filepath.Join(t.TempDir(), "scaled.db")
+}
+
+// demoInput writes seeds of the demo generator, one after the other in
+// time, as a Tetragon export and a CloudTrail file, and returns their
+// paths and the number of records.
+func demoInput(t *testing.T, seeds int) ([]string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	tet, err := os.Create(filepath.Join(dir, "tetragon.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := os.Create(filepath.Join(dir, "cloudtrail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, cw := bufio.NewWriter(tet), bufio.NewWriter(ct)
+	cw.WriteString(`{"Records":[`)
+	n, nct := 0, 0
+	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for s := 1; s <= seeds; s++ {
+		sc, err := demo.Generate(demo.Options{Seed: int64(s), Now: base.Add(time.Duration(s) * (demo.Window + time.Hour))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range sc.Tetragon {
+			tw.Write(r)
+			tw.WriteByte('\n')
+			n++
+		}
+		for _, r := range sc.CloudTrail {
+			if nct > 0 {
+				cw.WriteByte(',')
+			}
+			cw.Write(r)
+			nct++
+		}
+	}
+	cw.WriteString("]}")
+	for _, w := range []*bufio.Writer{tw, cw} {
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tet.Close()
+	ct.Close()
+	return []string{tet.Name(), ct.Name()}, n + nct
+}
+
+// worker is a detect worker process.
+type worker struct {
+	cmd    *exec.Cmd
+	stderr *os.File
+}
+
+// startWorker starts `cairn serve --components detect` as a process of its
+// own and waits until it says it is consuming.
+func startWorker(t *testing.T, db, url, stream, id string) *worker {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "--", "serve", "--components", "detect", "--db", db, "--bus", url,
+		"--bus-stream", stream, "--worker-id", id, "--sensor=off")
+	cmd.Env = append(os.Environ(), "CAIRN_TEST_AS_MAIN=1")
+	errf, err := os.Create(filepath.Join(t.TempDir(), id+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = errf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{cmd: cmd, stderr: errf}
+	t.Cleanup(func() {
+		if w.cmd.ProcessState == nil {
+			w.cmd.Process.Signal(syscall.SIGKILL)
+			w.cmd.Wait()
+		}
+	})
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "detect worker") {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return w
+		}
+	}
+	cmd.Wait()
+	log, _ := os.ReadFile(errf.Name())
+	t.Fatalf("worker %s did not start: %s", id, log)
+	return nil
+}
+
+// stop ends the worker with SIGTERM and checks it exits cleanly.
+func (w *worker) stop(t *testing.T) {
+	t.Helper()
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if err := w.cmd.Wait(); err != nil {
+		log, _ := os.ReadFile(w.stderr.Name())
+		t.Errorf("worker: %v\n%s", err, log)
+	}
+}
+
+// digest is what a store holds, for comparing two runs: every event id,
+// every detection hit (rule, id, events) and every detection group (rule,
+// count).
+type digest struct {
+	events, hits, groups []string
+}
+
+func storeDigest(t *testing.T, db string) digest {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var d digest
+	q := cairn.EventQuery{Limit: 5000, Oldest: true}
+	for {
+		page, err := st.QueryEvents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			d.events = append(d.events, ev.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	rules := map[string]bool{}
+	dq := cairn.DetectionQuery{Limit: 1000}
+	for {
+		page, err := st.QueryDetections(ctx, dq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, det := range page.Detections {
+			rules[det.Rule] = true
+			d.groups = append(d.groups, fmt.Sprintf("%s | %s | %d", det.Rule, det.Output, det.Count))
+		}
+		if page.Next == "" {
+			break
+		}
+		dq.Cursor = page.Next
+	}
+	for r := range rules {
+		hs, err := st.RuleHits(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			d.hits = append(d.hits, fmt.Sprintf("%s | %s | %s", r, h.ID, strings.Join(h.EventIDs, ",")))
+		}
+	}
+	slices.Sort(d.events)
+	slices.Sort(d.hits)
+	slices.Sort(d.groups)
+	return d
+}
+
+// diff reports the elements of two sorted lists that are not in both.
+func diff(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	var missing, extra []string
+	i, j := 0, 0
+	for i < len(got) || j < len(want) {
+		switch {
+		case j == len(want) || i < len(got) && got[i] < want[j]:
+			extra = append(extra, got[i])
+			i++
+		case i == len(got) || want[j] < got[i]:
+			missing = append(missing, want[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	if len(missing)+len(extra) > 0 {
+		t.Errorf("%s: %d in the single-node store only, %d in the scaled-out store only\nfirst missing: %q\nfirst extra: %q",
+			what, len(missing), len(extra), missing[:min(len(missing), 5)], extra[:min(len(extra), 5)])
+	}
+	if len(got) != len(slices.Compact(slices.Clone(got))) {
+		t.Errorf("%s: duplicates in the scaled-out store", what)
+	}
+}
+
+// detectionTotal returns the detections stored so far: the sum of the
+// groups' counts.
+func detectionTotal(t *testing.T, db string) int {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := 0
+	q := cairn.DetectionQuery{Limit: 1000}
+	for {
+		page, err := st.QueryDetections(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Detections {
+			n += d.Count
+		}
+		if page.Next == "" {
+			return n
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// count returns the events stored so far.
+func count(t *testing.T, db string) int {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := st.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Events
+}
+
+// The crash test of scale-out: 200,000 events published to the bus, two
+// detect workers, one killed with SIGKILL in the middle and started again;
+// the store ends with the same events and the same detections as a clean
+// single-node run of the same input, none lost and none twice.
+func TestScaleOutCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200,000 events through worker processes")
+	}
+	seeds := 116 // about 1,740 records each
+	if s := os.Getenv("CAIRN_CRASH_SEEDS"); s != "" {
+		fmt.Sscan(s, &seeds)
+	}
+	files, n := demoInput(t, seeds)
+	t.Logf("input: %d records", n)
+
+	single := filepath.Join(t.TempDir(), "single.db")
+	start := time.Now()
+	if code, _, errs := cli(t, "", append([]string{"ingest", "--db", single}, files...)...); code != 0 {
+		t.Fatalf("single-node ingest: %d %s", code, errs)
+	}
+	t.Logf("single node (SQLite): %v", time.Since(start).Round(time.Millisecond))
+	want := storeDigest(t, single)
+	if len(want.events) != n || len(want.hits) == 0 {
+		t.Fatalf("single node stored %d of %d events and %d detections", len(want.events), n, len(want.hits))
+	}
+
+	url, stream := testBus(t)
+	db := scaledDB(t)
+	start = time.Now()
+	if code, _, errs := cli(t, "", append([]string{"ingest", "--db", db, "--bus", url, "--bus-stream", stream}, files...)...); code != 0 {
+		t.Fatalf("publish: %d %s", code, errs)
+	}
+	t.Logf("published in %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	a := startWorker(t, db, url, stream, "a")
+	b := startWorker(t, db, url, stream, "b")
+	waitUntil(t, 5*time.Minute, "40% of the events stored", func() bool { return count(t, db) >= n*2/5 })
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	t.Logf("killed worker a with %d of %d events stored", count(t, db), n)
+	time.Sleep(2 * time.Second)
+	a = startWorker(t, db, url, stream, "a")
+	waitUntil(t, 10*time.Minute, "the bus drained", func() bool { return backlog(t, url, stream) == 0 })
+	t.Logf("scaled out, 2 workers, one killed: drained in %v", time.Since(start).Round(time.Millisecond))
+	// Each partition decides its held-back windows once its backlog is
+	// handled (within a fetch wait of a second): wait until the
+	// detections stop changing.
+	last, stable := -1, 0
+	waitUntil(t, 2*time.Minute, "the detections to settle", func() bool {
+		if n := detectionTotal(t, db); n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+		return stable >= 3
+	})
+	a.stop(t)
+	b.stop(t)
+	got := storeDigest(t, db)
+	t.Logf("events %d/%d, detection hits %d/%d, groups %d/%d", len(got.events), len(want.events), len(got.hits), len(want.hits), len(got.groups), len(want.groups))
+	diff(t, "events", got.events, want.events)
+	diff(t, "detection hits", got.hits, want.hits)
+	diff(t, "detection groups", got.groups, want.groups)
+	alog, _ := os.ReadFile(a.stderr.Name())
+	if !strings.Contains(string(alog), "partition taken") {
+		t.Errorf("the restarted worker took no partition over:\n%s", alog)
+	}
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// Two cairn processes against one PostgreSQL and one NATS: real
+// CloudTrail (the Stratus Red Team detonations) posted to the first,
+// which publishes it, is evaluated by the second's detect worker and read
+// back, with its detections, through the second's API.
+func TestScaleOutTwoProcesses(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "corpus", "cloudtrail", "stratus")
+	files, _ := filepath.Glob(filepath.Join(dir, "aws.*.json"))
+	if len(files) == 0 {
+		t.Skipf("Stratus Red Team logs not found at %s (../shared/corpus)", dir)
+	}
+	db := pgDSN(t)
+	url, stream := testBus(t)
+	bus := []string{"--db", db, "--bus", url, "--bus-stream", stream}
+	ingester := startServe(t, append([]string{"--components", "ingest,api"}, bus...)...)
+	admin := printedSecret(ingester.printed, "admin token (shown once): ")
+	detector := startServe(t, append([]string{"--components", "detect,api"}, bus...)...)
+
+	records := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := ingester.call(t, "POST", "/api/v1/ingest", admin, string(data))
+		var rep struct{ Accepted int }
+		if err := json.Unmarshal([]byte(body), &rep); code != 200 || err != nil || rep.Accepted == 0 {
+			t.Fatalf("POST %s: %d %.300s", filepath.Base(f), code, body)
+		}
+		records += rep.Accepted
+	}
+	// Nothing is evaluated where it was posted: the ingest node has no
+	// detect worker.
+	detector.waitEvents(t, admin, records)
+	var ds []cairn.Detection
+	waitUntil(t, 30*time.Second, "a detection of every detonation's tactic", func() bool {
+		code, body := detector.call(t, "GET", "/api/v1/detections?limit=1000", admin, "")
+		var page struct{ Detections []cairn.Detection }
+		if code != 200 || json.Unmarshal([]byte(body), &page) != nil {
+			return false
+		}
+		ds = page.Detections
+		for _, f := range files {
+			want, _ := attack.TacticByName(strings.Split(filepath.Base(f), ".")[1])
+			if !slices.ContainsFunc(ds, func(d cairn.Detection) bool { return slices.Contains(d.Tactics, want.ID) }) {
+				return false
+			}
+		}
+		return true
+	})
+	if !slices.ContainsFunc(ds, func(d cairn.Detection) bool { return d.Rule == "CloudTrail Logging Disabled or Changed" && d.Count == 1 }) {
+		t.Errorf("no single CloudTrail Logging Disabled or Changed detection: %d detections", len(ds))
+	}
+	// The ingest node's API reads the same store.
+	if code, body := ingester.call(t, "GET", "/api/v1/detections?filter=rule.name%3D%22CloudTrail%20Logging%20Disabled%20or%20Changed%22", admin, ""); code != 200 || !strings.Contains(body, "PutEventSelectors") {
+		t.Errorf("detections through the ingest node: %d %.300s", code, body)
+	}
+}
