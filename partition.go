@@ -19,12 +19,14 @@ func PartitionKey(ev *Event) string {
 // PartitionHash is the hash of ev's partition key: ev is in partition
 // PartitionHash(ev) % n of n. Stores keep it with each event, so that a
 // worker taking a partition over can read that partition's events back.
-func PartitionHash(ev *Event) uint32 {
-	// FNV-1a, 32 bits (hash/fnv's New32a), without its allocations: it
-	// runs for every event written and published.
+func PartitionHash(ev *Event) uint32 { return KeyHash(PartitionKey(ev)) }
+
+// KeyHash is the hash partitions are taken from: FNV-1a, 32 bits (hash/fnv's
+// New32a), without its allocations, since it runs for every event written
+// and published.
+func KeyHash(key string) uint32 {
 	const offset, prime = 2166136261, 16777619
 	h := uint32(offset)
-	key := PartitionKey(ev)
 	for i := 0; i < len(key); i++ {
 		h ^= uint32(key[i])
 		h *= prime

@@ -69,6 +69,13 @@ type Config struct {
 	// EUNAVAILABLE until workers catch up.
 	MaxBacklog int64
 	MaxBytes   int64
+	// Retain, when set, keeps every message that long, handled or not,
+	// instead of a work queue's until it is handled: a worker taking a
+	// partition over is delivered all its retained messages again, which
+	// is how it rebuilds state that lives nowhere else (the windows of
+	// forwarded correlations). Handlers must then take a message handled
+	// twice as handled once.
+	Retain time.Duration
 	WorkerID   string       // a unique worker id; random when empty
 	Logger     *slog.Logger // nil discards
 }
@@ -148,7 +155,7 @@ func (b *Bus) setup(ctx context.Context) error {
 	// backlog. MaxAge bounds a backlog nobody consumes; MaxMsgs and
 	// MaxBytes with DiscardNew refuse new events when the backlog is
 	// full, rather than dropping unhandled ones.
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	sc := jetstream.StreamConfig{
 		Name:       b.cfg.Stream,
 		Subjects:   []string{b.cfg.Subject + ".>"},
 		Storage:    jetstream.FileStorage,
@@ -158,7 +165,11 @@ func (b *Bus) setup(ctx context.Context) error {
 		MaxBytes:   b.cfg.MaxBytes,
 		Duplicates: 2 * time.Minute,
 		Discard:    jetstream.DiscardNew,
-	})
+	}
+	if b.cfg.Retain > 0 {
+		sc.Retention, sc.MaxAge = jetstream.LimitsPolicy, b.cfg.Retain
+	}
+	_, err = js.CreateOrUpdateStream(ctx, sc)
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", b.cfg.Stream, err)
 	}
@@ -218,7 +229,8 @@ func (b *Bus) consumerConfig(p int) jetstream.ConsumerConfig {
 // partition's events from the oldest unacknowledged one, in order: a
 // worker taking a partition over from a dead one gets the events that
 // one held first, not after their ack wait. A work-queue stream keeps an
-// event until it is acknowledged, whatever happens to its consumer.
+// event until it is acknowledged, whatever happens to its consumer; a
+// stream that retains (Config.Retain) delivers everything it holds again.
 func (b *Bus) resetConsumer(ctx context.Context, p int) (jetstream.Consumer, error) {
 	if err := b.js.DeleteConsumer(ctx, b.cfg.Stream, consumerName(p)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("reset consumer of partition %d: %w", p, err)
@@ -252,6 +264,27 @@ func full(err error) bool {
 	return strings.Contains(d, "maximum messages") || strings.Contains(d, "maximum bytes") || strings.Contains(d, "resource limits")
 }
 
+// Pending returns the messages not yet handled: waiting in the stream or
+// delivered and not acknowledged, over all partitions.
+func (b *Bus) Pending(ctx context.Context) (uint64, error) {
+	var n uint64
+	for p := 0; p < b.cfg.Partitions; p++ {
+		c, err := b.js.Consumer(ctx, b.cfg.Stream, consumerName(p))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue // being reset
+		}
+		if err != nil {
+			return 0, err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		n += info.NumPending + uint64(info.NumAckPending)
+	}
+	return n, nil
+}
+
 func hashString(s string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(s))
@@ -262,19 +295,48 @@ func hashString(s string) uint32 {
 // The event id is the message id, so an event published twice within the
 // stream's duplicate window is stored once.
 func (b *Bus) Publish(ctx context.Context, evs []cairn.Event) error {
+	msgs := make([]Message, 0, min(len(evs), publishChunk))
 	for start := 0; start < len(evs); start += publishChunk {
-		end := min(start+publishChunk, len(evs))
-		futures := make([]jetstream.PubAckFuture, 0, end-start)
-		for i := start; i < end; i++ {
+		msgs = msgs[:0]
+		for i := start; i < min(start+publishChunk, len(evs)); i++ {
 			ev := &evs[i]
 			data, err := json.Marshal(ev)
 			if err != nil {
 				return fmt.Errorf("encode event %s: %w", ev.ID, err)
 			}
-			msg := &nats.Msg{Subject: b.subject(b.Partition(ev)), Data: data}
-			f, err := b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID))
+			msgs = append(msgs, Message{ID: ev.ID, Key: cairn.PartitionKey(ev), Data: data})
+		}
+		if err := b.PublishMessages(ctx, msgs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Message is what a bus carries when it carries something else than
+// events (correlation hits forwarded to the worker of their group).
+type Message struct {
+	// ID identifies the message: one published twice within the
+	// stream's duplicate window is stored once.
+	ID string
+	// Key is what the message is partitioned by: partition
+	// cairn.KeyHash(Key) % partitions, as events by their partition key.
+	Key  string
+	Data []byte
+}
+
+// PublishMessages publishes msgs and returns once JetStream has stored all
+// of them.
+func (b *Bus) PublishMessages(ctx context.Context, msgs []Message) error {
+	for start := 0; start < len(msgs); start += publishChunk {
+		end := min(start+publishChunk, len(msgs))
+		futures := make([]jetstream.PubAckFuture, 0, end-start)
+		for i := start; i < end; i++ {
+			m := &msgs[i]
+			p := int(cairn.KeyHash(m.Key) % uint32(b.cfg.Partitions))
+			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: b.subject(p), Data: m.Data}, jetstream.WithMsgID(m.ID))
 			if err != nil {
-				return fmt.Errorf("publish event %s: %w", ev.ID, err)
+				return fmt.Errorf("publish %s: %w", m.ID, err)
 			}
 			futures = append(futures, f)
 		}
@@ -283,9 +345,9 @@ func (b *Bus) Publish(ctx context.Context, evs []cairn.Event) error {
 			case <-f.Ok():
 			case err := <-f.Err():
 				if full(err) {
-					return cairn.Errorf(cairn.EUNAVAILABLE, "the event bus is full (%v): try again later", err)
+					return cairn.Errorf(cairn.EUNAVAILABLE, "the bus is full (%v): try again later", err)
 				}
-				return fmt.Errorf("publish event %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
+				return fmt.Errorf("publish %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
 			case <-ctx.Done():
 				return ctx.Err()
 			}

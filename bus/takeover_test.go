@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,6 +138,71 @@ func TestIdleAfterBacklog(t *testing.T) {
 		defer mu.Unlock()
 		if idles != 1 || idleAt != len(evs) {
 			t.Errorf("Idle called %d times, first after %d events; want once, after %d", idles, idleAt, len(evs))
+		}
+	})
+}
+
+// A bus that retains messages (Config.Retain) delivers a partition's
+// retained messages again, in order, to the worker that takes it over:
+// state kept nowhere else is rebuilt by replay.
+func TestRetainedReplayOnTakeover(t *testing.T) {
+	forEachServer(t, func(t *testing.T, url string) {
+		cfg := newRun(t, url)
+		cfg.Partitions = 2
+		cfg.Retain = time.Hour
+		pub := mustConnect(t, cfg, "publisher")
+		msgs := make([]bus.Message, 300)
+		for i := range msgs {
+			msgs[i] = bus.Message{ID: fmt.Sprintf("m-%d", i), Key: "group-1", Data: []byte(strconv.Itoa(i))}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := pub.PublishMessages(ctx, msgs[:200]); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.PublishMessages(ctx, msgs[:10]); err != nil { // duplicates: stored once
+			t.Fatal(err)
+		}
+		type got struct {
+			mu  sync.Mutex
+			ids []string
+		}
+		handler := func(g *got) bus.Handler {
+			return bus.Handler{Messages: func(ctx context.Context, p int, ms []bus.Message) error {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				for i, m := range ms {
+					if string(m.Data) != strings.TrimPrefix(m.ID, "m-") {
+						t.Errorf("message %d: id %q, data %q", i, m.ID, m.Data)
+					}
+					g.ids = append(g.ids, m.ID)
+				}
+				return nil
+			}}
+		}
+		count := func(g *got) int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.ids) }
+		a := mustConnect(t, cfg, "a")
+		var ga got
+		stopA := startWorker(t, a, handler(&ga))
+		waitFor(t, 30*time.Second, "a to handle 200", func() bool { return count(&ga) == 200 })
+		waitFor(t, 10*time.Second, "nothing pending", func() bool {
+			n, err := pub.Pending(ctx)
+			return err == nil && n == 0
+		})
+		stopA()
+		if err := pub.PublishMessages(ctx, msgs[200:]); err != nil {
+			t.Fatal(err)
+		}
+		b := mustConnect(t, cfg, "b")
+		var gb got
+		startWorker(t, b, handler(&gb))
+		waitFor(t, 30*time.Second, "b to handle all 300", func() bool { return count(&gb) == 300 })
+		gb.mu.Lock()
+		defer gb.mu.Unlock()
+		for i, id := range gb.ids {
+			if id != msgs[i].ID {
+				t.Fatalf("b's message %d is %s, want %s (retained ones again, in order)", i, id, msgs[i].ID)
+			}
 		}
 	})
 }

@@ -35,6 +35,10 @@ type Handler struct {
 	// must be keyed by event id. It should return well within a third of
 	// the lease.
 	Handle func(ctx context.Context, partition int, evs []cairn.Event) error
+	// Messages, set instead of Handle, handles a batch of messages of a
+	// bus that carries something else than events, with Handle's
+	// guarantees.
+	Messages func(ctx context.Context, partition int, msgs []Message) error
 	// Idle, if set, is called when the partition's backlog has been
 	// handled (a fetch found nothing new after some events): the end of
 	// an input, when windows held open for late events can be decided.
@@ -62,8 +66,8 @@ type lease struct {
 // before another worker can take it. Call it once per Bus: the worker id
 // is the Bus's.
 func (b *Bus) Work(ctx context.Context, h Handler) error {
-	if h.Handle == nil {
-		return cairn.Errorf(cairn.EINVALID, "bus: no event handler")
+	if (h.Handle == nil) == (h.Messages == nil) {
+		return cairn.Errorf(cairn.EINVALID, "bus: give a handler of events or of messages")
 	}
 	w := &worker{b: b, h: h, owned: map[int]*lease{}}
 	tick := time.NewTicker(b.cfg.Lease / 3)
@@ -280,7 +284,13 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 		}
 		var msgs []jetstream.Msg
 		var evs []cairn.Event
+		var raw []Message
 		for m := range batch.Messages() {
+			if w.h.Messages != nil {
+				msgs = append(msgs, m)
+				raw = append(raw, Message{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})
+				continue
+			}
 			var ev cairn.Event
 			if err := json.Unmarshal(m.Data(), &ev); err != nil {
 				// Redelivering a record that cannot be decoded would
@@ -306,8 +316,13 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 		if !w.valid(l) || ctx.Err() != nil {
 			return // unacknowledged: redelivered after AckWait
 		}
-		if err := w.h.Handle(ctx, l.p, evs); err != nil {
-			log.Warn("bus: handler failed, batch will be redelivered", "err", err, "events", len(evs))
+		if w.h.Messages != nil {
+			err = w.h.Messages(ctx, l.p, raw)
+		} else {
+			err = w.h.Handle(ctx, l.p, evs)
+		}
+		if err != nil {
+			log.Warn("bus: handler failed, batch will be redelivered", "err", err, "messages", len(msgs))
 			for _, m := range msgs {
 				_ = m.NakWithDelay(w.b.cfg.RetryDelay)
 			}
