@@ -75,9 +75,9 @@ type Config struct {
 	// is how it rebuilds state that lives nowhere else (the windows of
 	// forwarded correlations). Handlers must then take a message handled
 	// twice as handled once.
-	Retain time.Duration
-	WorkerID   string       // a unique worker id; random when empty
-	Logger     *slog.Logger // nil discards
+	Retain   time.Duration
+	WorkerID string       // a unique worker id; random when empty
+	Logger   *slog.Logger // nil discards
 }
 
 func (c *Config) setDefaults() {
