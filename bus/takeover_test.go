@@ -100,8 +100,8 @@ func TestFullBacklogIsUnavailable(t *testing.T) {
 	})
 }
 
-// Idle is called once a partition's backlog has been handled, not while
-// it is empty.
+// Idle is called once a partition has been taken over and once its
+// backlog has been handled, not while it stays empty.
 func TestIdleAfterBacklog(t *testing.T) {
 	forEachServer(t, func(t *testing.T, url string) {
 		cfg := newRun(t, url)
@@ -125,19 +125,29 @@ func TestIdleAfterBacklog(t *testing.T) {
 				return nil
 			},
 		})
-		time.Sleep(2 * time.Second) // empty fetches: no Idle
+		waitFor(t, 30*time.Second, "the idle call of the takeover", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return idles == 1
+		})
+		time.Sleep(2 * time.Second) // empty fetches: no more Idle
+		mu.Lock()
+		if idles != 1 || idleAt != 0 {
+			t.Errorf("before any event: Idle called %d times, after %d events; want once, after 0", idles, idleAt)
+		}
+		mu.Unlock()
 		evs := makeEvents("idle", 1200)
 		publish(t, b, evs)
 		waitFor(t, 30*time.Second, "an idle call", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
-			return idles > 0
+			return idles > 1
 		})
 		time.Sleep(2 * time.Second) // more empty fetches: no more Idle
 		mu.Lock()
 		defer mu.Unlock()
-		if idles != 1 || idleAt != len(evs) {
-			t.Errorf("Idle called %d times, first after %d events; want once, after %d", idles, idleAt, len(evs))
+		if idles != 2 || idleAt != len(evs) {
+			t.Errorf("Idle called %d times, last after %d events; want twice, the second after %d", idles, idleAt, len(evs))
 		}
 	})
 }

@@ -40,8 +40,9 @@ type Handler struct {
 	// guarantees.
 	Messages func(ctx context.Context, partition int, msgs []Message) error
 	// Idle, if set, is called when the partition's backlog has been
-	// handled (a fetch found nothing new after some events): the end of
-	// an input, when windows held open for late events can be decided.
+	// handled (a fetch found nothing new after some events, or after the
+	// partition was taken over): the end of an input, when windows held
+	// open for late events can be decided.
 	// An error is logged and Idle is called again at the next idle.
 	Idle func(ctx context.Context, partition int) error
 }
@@ -270,7 +271,10 @@ func (w *worker) consume(ctx context.Context, l *lease) {
 		defer w.h.OnRelease(l.p)
 	}
 	wait := min(w.b.cfg.Lease/4, time.Second)
-	busy := false // events handled since the last Idle
+	// busy: events handled since the last Idle. A partition just taken
+	// over counts as busy: the state OnAcquire rebuilt may hold windows
+	// that its last owner would have decided at its next idle.
+	busy := true
 	for ctx.Err() == nil && w.valid(l) {
 		// A fetch bound to ctx ends as soon as the partition is stopped;
 		// FetchMaxWait alone would outlive a dead connection by a second.

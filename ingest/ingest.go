@@ -68,6 +68,11 @@ type Options struct {
 	// letters are still stored. It returns once the events are durable,
 	// and its error ends the ingest like a store's.
 	Publish func(ctx context.Context, evs []cairn.Event) error
+	// BeforeStore, if set, is called before each batch is stored (not
+	// while a Stage rebuilds): a detect worker publishes the correlation
+	// hits its detectors forward, so that what is stored has been
+	// forwarded. Its error fails the batch.
+	BeforeStore func(ctx context.Context) error
 	// Metrics, if set, counts what is stored (events by source,
 	// duplicates, dead letters, detections by severity, batches) and
 	// times each event's evaluation by Rules and Detectors.
@@ -327,6 +332,7 @@ func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*s
 	// delivers many files of a few records each), so a transaction is
 	// never spent on a handful of events.
 	s := &sink{w: w, batch: opts.BatchSize, rep: rep, tree: opts.Tree, rules: opts.Rules, detectors: opts.Detectors, excepts: excepts, suppressed: suppressed}
+	s.beforeStore = opts.BeforeStore
 	if opts.Metrics != nil && (opts.Rules != nil || len(opts.Detectors) > 0) {
 		s.ruleEval = opts.Metrics.RuleEval
 	}
@@ -366,6 +372,9 @@ type sink struct {
 	// nodes are the process nodes the batch's events created or
 	// changed, by key (the latest state of each).
 	nodes map[string]cairn.ProcessNode
+	// beforeStore is Options.BeforeStore; replaying turns it off.
+	beforeStore func(ctx context.Context) error
+	replaying   bool
 }
 
 func (s *sink) Event(ev cairn.Event) error {
@@ -431,6 +440,11 @@ func (s *sink) Reject(dl cairn.DeadLetter) error {
 func (s *sink) flush() error {
 	if len(s.events) == 0 && len(s.letters) == 0 && len(s.dets) == 0 {
 		return s.w.err()
+	}
+	if s.beforeStore != nil && !s.replaying {
+		if err := s.beforeStore(s.w.ctx); err != nil {
+			return err
+		}
 	}
 	b := batch{events: s.events, letters: s.letters, dets: s.dets}
 	for _, n := range s.nodes {

@@ -69,6 +69,9 @@ func (st *Stage) Rebuild(ctx context.Context, r cairn.PartitionReader, parts, pa
 	if err != nil || latest.IsZero() {
 		return 0, err
 	}
+	// What the replay would forward was forwarded before it was stored.
+	st.s.replaying = true
+	defer func() { st.s.replaying = false }()
 	n := 0
 	// The scan must not write to the store: the detections wait until it
 	// has ended (a window's worth of correlation results is small).

@@ -18,7 +18,9 @@ import (
 // Detector runs a rule set's rules and correlations on events in arrival
 // order and turns what fires into detections: a rule's matches, unless a
 // correlation consumes the rule and none asks to generate them (as the
-// specification has it), and every correlation result.
+// specification has it), and every correlation result. Correlations that
+// DetectorOptions.Local rejects are not run here: their hits are kept as
+// Forwards for TakeForwarded (see Correlator).
 type Detector struct {
 	engine *Engine
 	corr   *correlate.Engine
@@ -26,6 +28,10 @@ type Detector struct {
 	silent map[*Rule]bool
 	// defs maps the correlation engine's definitions back to the rules'.
 	defs map[*correlate.Def]*CorrelationDef
+	// routes are the forwarded components each rule feeds, and forwarded
+	// the Forwards built since the last TakeForwarded.
+	routes    map[*Rule][]forwardRoute
+	forwarded []Forward
 }
 
 // DetectorOptions configure the correlation engine of a Detector.
@@ -34,6 +40,12 @@ type DetectorOptions struct {
 	Lateness time.Duration
 	// MaxGroups caps the correlation state (0: the engine's default).
 	MaxGroups int
+	// Local reports whether a correlation can run on this detector: when
+	// every hit it needs comes to it (its group-by is determined by the
+	// bus partition key). Correlations that reference one another form a
+	// chain component; a component with a member Local rejects is
+	// forwarded as a whole. nil means every correlation is local.
+	Local func(c *CorrelationDef) bool
 }
 
 // NewDetector builds a detector of the rule set's rules and correlations.
@@ -42,24 +54,9 @@ func NewDetector(rs *RuleSet, opts DetectorOptions) (*Detector, error) {
 	if len(rs.Correlations) == 0 {
 		return d, nil
 	}
-	byRef := map[string]*Rule{}
-	var base []string
-	for _, r := range rs.Rules {
-		for _, ref := range []string{r.ID, r.Name} {
-			if ref != "" {
-				byRef[ref] = r
-				base = append(base, ref)
-			}
-		}
-	}
+	byRef, base := ruleRefs(rs)
 	generated := map[*Rule]bool{}
-	var defs []*correlate.Def
 	for _, c := range rs.Correlations {
-		def := &correlate.Def{ID: c.ID, Name: c.Name, Title: c.Title, Level: c.Level, Tags: c.Tags, Type: c.Type,
-			Rules: c.Rules, GroupBy: c.GroupBy, Timespan: c.Timespan, Aliases: c.Aliases, Generate: c.Generate}
-		def.Condition = correlationCondition(c.Condition)
-		defs = append(defs, def)
-		d.defs[def] = c
 		for _, ref := range c.Rules {
 			if r := byRef[ref]; r != nil {
 				d.silent[r] = true
@@ -72,13 +69,54 @@ func NewDetector(rs *RuleSet, opts DetectorOptions) (*Detector, error) {
 			delete(d.silent, r)
 		}
 	}
-	corr, err := correlate.New(defs, correlate.Options{Lateness: opts.Lateness, MaxGroups: opts.MaxGroups, BaseRules: base,
-		Clock: func() time.Time { return time.Time{} }})
+	local := rs.Correlations
+	if opts.Local != nil {
+		comps, loc, err := forwardedComponents(rs, opts.Local)
+		if err != nil {
+			return nil, err
+		}
+		local = loc
+		d.routes = forwardRoutes(rs, comps)
+		if len(local) == 0 {
+			return d, nil
+		}
+	}
+	corr, err := newCorrEngine(local, base, opts, d.defs)
 	if err != nil {
 		return nil, err
 	}
 	d.corr = corr
 	return d, nil
+}
+
+// ruleRefs maps the rules' ids and names to the rules and lists them.
+func ruleRefs(rs *RuleSet) (map[string]*Rule, []string) {
+	byRef := map[string]*Rule{}
+	var base []string
+	for _, r := range rs.Rules {
+		for _, ref := range []string{r.ID, r.Name} {
+			if ref != "" {
+				byRef[ref] = r
+				base = append(base, ref)
+			}
+		}
+	}
+	return byRef, base
+}
+
+// newCorrEngine builds the correlation engine of cs, recording in defs
+// the correlation each engine definition stands for.
+func newCorrEngine(cs []*CorrelationDef, base []string, opts DetectorOptions, defs map[*correlate.Def]*CorrelationDef) (*correlate.Engine, error) {
+	var list []*correlate.Def
+	for _, c := range cs {
+		def := &correlate.Def{ID: c.ID, Name: c.Name, Title: c.Title, Level: c.Level, Tags: c.Tags, Type: c.Type,
+			Rules: c.Rules, GroupBy: c.GroupBy, Timespan: c.Timespan, Aliases: c.Aliases, Generate: c.Generate}
+		def.Condition = correlationCondition(c.Condition)
+		list = append(list, def)
+		defs[def] = c
+	}
+	return correlate.New(list, correlate.Options{Lateness: opts.Lateness, MaxGroups: opts.MaxGroups, BaseRules: base,
+		Clock: func() time.Time { return time.Time{} }})
 }
 
 func correlationCondition(c CorrelationCondition) correlate.Condition {
@@ -112,6 +150,9 @@ func (d *Detector) Detect(ev *cairn.Event) []cairn.Detection {
 		r := m.Rule
 		if !d.silent[r] {
 			out = append(out, ruleDetection(r, ev))
+		}
+		if rs := d.routes[r]; len(rs) > 0 {
+			d.forwarded = appendForwards(d.forwarded, rs, r, ev)
 		}
 		if d.corr == nil {
 			continue
