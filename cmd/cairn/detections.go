@@ -28,6 +28,7 @@ func (r *rulesFlag) Set(v string) error { *r = append(*r, v); return nil }
 type detectors struct {
 	falco *falco.Engine
 	other []ingest.Detector
+	sigma *sigma.Detector // among other; nil without Sigma rules
 }
 
 // ruleSets are the loaded rules, from which detectors are made.
@@ -87,6 +88,11 @@ func loadRuleSets(e *env, names []string, noPack bool, rangesFile string) (ruleS
 // detectors makes fresh detectors of the rule sets: the Falco engine and
 // the stateful Sigma correlations and analytics.
 func (rs ruleSets) detectors() (detectors, error) {
+	return rs.detectorsWith(sigma.DetectorOptions{Lateness: sigmaLateness})
+}
+
+// detectorsWith makes fresh detectors with opts for the Sigma rules.
+func (rs ruleSets) detectorsWith(opts sigma.DetectorOptions) (detectors, error) {
 	var d detectors
 	if rs.falco != nil {
 		d.falco = falco.NewEngine(rs.falco.Rules)
@@ -95,11 +101,12 @@ func (rs ruleSets) detectors() (detectors, error) {
 		d.other = append(d.other, &analytics.InstanceCredentials{Ranges: rs.ranges})
 	}
 	if rs.sigma != nil {
-		sd, err := sigma.NewDetector(rs.sigma, sigma.DetectorOptions{Lateness: sigmaLateness})
+		sd, err := sigma.NewDetector(rs.sigma, opts)
 		if err != nil {
 			return d, err
 		}
 		d.other = append(d.other, sd)
+		d.sigma = sd
 	}
 	return d, nil
 }

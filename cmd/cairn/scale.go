@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/cairn-cdr/cairn/bus"
 	"github.com/cairn-cdr/cairn/ingest"
 	"github.com/cairn-cdr/cairn/metrics"
+	"github.com/cairn-cdr/cairn/sigma"
 )
 
 // components are the parts of the pipeline one cairn serve runs. One node
@@ -61,13 +64,48 @@ func addBusFlags(fs *flag.FlagSet, e *env) busFlags {
 	}
 }
 
-func (f busFlags) connect(ctx context.Context, log *slog.Logger) (*bus.Bus, error) {
+func (f busFlags) config(log *slog.Logger) bus.Config {
 	subject := bus.DefaultSubject
 	if *f.stream != bus.DefaultStream {
 		subject = "cairn." + strings.ToLower(*f.stream)
 	}
-	return bus.Connect(ctx, bus.Config{URL: *f.url, Partitions: *f.partitions, Stream: *f.stream, Subject: subject,
-		WorkerID: *f.workerID, Logger: log})
+	return bus.Config{URL: *f.url, Partitions: *f.partitions, Stream: *f.stream, Subject: subject,
+		WorkerID: *f.workerID, Logger: log}
+}
+
+func (f busFlags) connect(ctx context.Context, log *slog.Logger) (*bus.Bus, error) {
+	return bus.Connect(ctx, f.config(log))
+}
+
+// connectHits connects to the second stream, of the hits of the
+// correlations that are not partitioned like events: it retains a
+// rebuild window of hits, which a worker taking one of its partitions
+// over replays.
+func (f busFlags) connectHits(ctx context.Context, log *slog.Logger, retain time.Duration) (*bus.Bus, error) {
+	cfg := f.config(log)
+	cfg.Stream += "_HITS"
+	cfg.Subject += "-hits"
+	cfg.Retain = retain
+	return bus.Connect(ctx, cfg)
+}
+
+// localCorrelation reports whether a correlation's groups each fall in
+// one partition of the bus, so that it runs where the events are: it
+// groups by the identity (cloud events are partitioned by identity, and
+// the identity key is a function of the ARN) or by the host (runtime
+// events). Others are re-keyed: their hits are forwarded to the worker
+// of their group.
+func localCorrelation(c *sigma.CorrelationDef) bool {
+	return slices.Contains(c.GroupBy, "userIdentity.arn") || slices.Contains(c.GroupBy, "Computer")
+}
+
+// forwarding reports whether any of the rule sets' correlations is
+// re-keyed.
+func (rs ruleSets) forwarding() bool {
+	if rs.sigma == nil {
+		return false
+	}
+	return slices.ContainsFunc(rs.sigma.Correlations, func(c *sigma.CorrelationDef) bool { return !localCorrelation(c) })
 }
 
 // waitingPublisher publishes to b and, while the bus is full, waits and
@@ -112,6 +150,7 @@ func (rs ruleSets) rebuildWindow() time.Duration {
 // each batch acknowledged once stored.
 type detectWorker struct {
 	b            *bus.Bus
+	hits         *bus.Bus // nil when no correlation is re-keyed
 	st           cairn.Store
 	rs           ruleSets
 	im           *metrics.Ingest
@@ -119,15 +158,27 @@ type detectWorker struct {
 	log          *slog.Logger
 
 	mu     sync.Mutex
-	stages map[int]*ingest.Stage // nil: to rebuild before the next batch
+	stages map[int]*partitionStage // nil: to rebuild before the next batch
 	// rebuilding lets one partition be rebuilt at a time: a rebuild holds
 	// a store connection for its scan and needs others for the process
 	// table's lookups, and several at once could take the whole pool.
 	rebuilding sync.Mutex
 }
 
+// partitionStage is the pipeline of one partition and its Sigma detector,
+// whose forwarded hits are published before each batch is stored.
+type partitionStage struct {
+	*ingest.Stage
+	sigma *sigma.Detector
+}
+
 func (w *detectWorker) run(ctx context.Context) error {
-	w.stages = map[int]*ingest.Stage{}
+	w.stages = map[int]*partitionStage{}
+	if w.hits != nil {
+		done := make(chan error, 1)
+		go func() { done <- w.correlate(ctx) }()
+		defer func() { <-done }()
+	}
 	return w.b.Work(ctx, bus.Handler{
 		OnAcquire: func(ctx context.Context, p int) error {
 			_, err := w.stage(ctx, p)
@@ -161,7 +212,7 @@ func (w *detectWorker) run(ctx context.Context) error {
 	})
 }
 
-func (w *detectWorker) set(p int, stg *ingest.Stage) {
+func (w *detectWorker) set(p int, stg *partitionStage) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if stg == nil {
@@ -173,19 +224,28 @@ func (w *detectWorker) set(p int, stg *ingest.Stage) {
 
 // stage returns partition p's pipeline, making and rebuilding it first if
 // there is none.
-func (w *detectWorker) stage(ctx context.Context, p int) (*ingest.Stage, error) {
+func (w *detectWorker) stage(ctx context.Context, p int) (*partitionStage, error) {
 	w.mu.Lock()
 	stg := w.stages[p]
 	w.mu.Unlock()
 	if stg != nil {
 		return stg, nil
 	}
-	dets, err := w.rs.detectors()
+	opts := sigma.DetectorOptions{Lateness: sigmaLateness}
+	if w.hits != nil {
+		opts.Local = localCorrelation
+	}
+	dets, err := w.rs.detectorsWith(opts)
 	if err != nil {
 		return nil, err
 	}
-	stg, err = ingest.NewStage(ctx, ingest.Options{Store: w.st, Tree: ingest.NewTree(ctx, w.st), Rules: dets.falco,
-		Detectors: dets.other, Metrics: w.im, OnDetections: w.onDetections, Logger: w.log})
+	stg = &partitionStage{sigma: dets.sigma}
+	var forward func(context.Context) error
+	if w.hits != nil && dets.sigma != nil {
+		forward = func(ctx context.Context) error { return w.forward(ctx, dets.sigma.TakeForwarded()) }
+	}
+	stg.Stage, err = ingest.NewStage(ctx, ingest.Options{Store: w.st, Tree: ingest.NewTree(ctx, w.st), Rules: dets.falco,
+		Detectors: dets.other, Metrics: w.im, OnDetections: w.onDetections, Logger: w.log, BeforeStore: forward})
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +256,101 @@ func (w *detectWorker) stage(ctx context.Context, p int) (*ingest.Stage, error) 
 	if err != nil {
 		return nil, fmt.Errorf("rebuild partition %d: %w", p, err)
 	}
+	if stg.sigma != nil {
+		// The replayed events' hits were forwarded before they were
+		// stored.
+		stg.sigma.TakeForwarded()
+	}
 	w.log.Info("detect: partition taken", "partition", p, "events_replayed", n, "took", time.Since(start).Round(time.Millisecond))
 	w.set(p, stg)
 	return stg, nil
+}
+
+// forward publishes the hits of re-keyed correlations to the hits stream.
+func (w *detectWorker) forward(ctx context.Context, fs []sigma.Forward) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	msgs := make([]bus.Message, len(fs))
+	for i := range fs {
+		data, err := json.Marshal(&fs[i])
+		if err != nil {
+			return err
+		}
+		msgs[i] = bus.Message{ID: fs[i].ID, Key: fs[i].Key, Data: data}
+	}
+	return w.hits.PublishMessages(ctx, msgs)
+}
+
+// correlate consumes the hits stream's partitions this worker owns: one
+// Correlator per partition, rebuilt by the replay of the partition's
+// retained hits when it is taken over.
+func (w *detectWorker) correlate(ctx context.Context) error {
+	type part struct {
+		c *sigma.Correlator
+		// pending are results the store refused: the hits that made
+		// them come again and are dropped as seen, so the results are
+		// kept until they are stored.
+		pending []cairn.Detection
+	}
+	var mu sync.Mutex
+	parts := map[int]*part{}
+	get := func(p int) (*part, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pt := parts[p]; pt != nil {
+			return pt, nil
+		}
+		c, err := sigma.NewCorrelator(w.rs.sigma, sigma.DetectorOptions{Lateness: sigmaLateness, Local: localCorrelation})
+		if err != nil {
+			return nil, err
+		}
+		parts[p] = &part{c: c}
+		return parts[p], nil
+	}
+	store := func(ctx context.Context, pt *part, ds []cairn.Detection) error {
+		ds = append(pt.pending, ds...)
+		if len(ds) == 0 {
+			return nil
+		}
+		if err := w.st.WriteDetections(ctx, ds, nil); err != nil {
+			pt.pending = ds
+			return err
+		}
+		pt.pending = nil
+		if w.onDetections != nil {
+			w.onDetections(ds)
+		}
+		return nil
+	}
+	return w.hits.Work(ctx, bus.Handler{
+		OnRelease: func(p int) {
+			mu.Lock()
+			defer mu.Unlock()
+			delete(parts, p)
+		},
+		Messages: func(ctx context.Context, p int, msgs []bus.Message) error {
+			pt, err := get(p)
+			if err != nil {
+				return err
+			}
+			var ds []cairn.Detection
+			for _, m := range msgs {
+				var f sigma.Forward
+				if err := json.Unmarshal(m.Data, &f); err != nil {
+					w.log.Error("detect: undecodable forwarded hit dropped", "id", m.ID, "err", err)
+					continue
+				}
+				ds = append(ds, pt.c.Observe(f)...)
+			}
+			return store(ctx, pt, ds)
+		},
+		Idle: func(ctx context.Context, p int) error {
+			pt, err := get(p)
+			if err != nil {
+				return err
+			}
+			return store(ctx, pt, pt.c.Flush())
+		},
+	})
 }

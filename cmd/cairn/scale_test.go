@@ -151,10 +151,10 @@ type worker struct {
 
 // startWorker starts `cairn serve --components detect` as a process of its
 // own and waits until it says it is consuming.
-func startWorker(t *testing.T, db, url, stream, id string) *worker {
+func startWorker(t *testing.T, db, url, stream, id string, args ...string) *worker {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--", "serve", "--components", "detect", "--db", db, "--bus", url,
-		"--bus-stream", stream, "--worker-id", id, "--sensor=off")
+	cmd := exec.Command(os.Args[0], append([]string{"--", "serve", "--components", "detect", "--db", db, "--bus", url,
+		"--bus-stream", stream, "--worker-id", id, "--sensor=off"}, args...)...)
 	cmd.Env = append(os.Environ(), "CAIRN_TEST_AS_MAIN=1")
 	errf, err := os.Create(filepath.Join(t.TempDir(), id+".log"))
 	if err != nil {
@@ -461,11 +461,85 @@ func TestScaleOutTwoProcesses(t *testing.T) {
 		}
 		return true
 	})
-	if !slices.ContainsFunc(ds, func(d cairn.Detection) bool { return d.Rule == "CloudTrail Logging Disabled or Changed" && d.Count == 1 }) {
+	if !slices.ContainsFunc(ds, func(d cairn.Detection) bool {
+		return d.Rule == "CloudTrail Logging Disabled or Changed" && d.Count == 1
+	}) {
 		t.Errorf("no single CloudTrail Logging Disabled or Changed detection: %d detections", len(ds))
 	}
 	// The ingest node's API reads the same store.
 	if code, body := ingester.call(t, "GET", "/api/v1/detections?filter=rule.name%3D%22CloudTrail%20Logging%20Disabled%20or%20Changed%22", admin, ""); code != 200 || !strings.Contains(body, "PutEventSelectors") {
 		t.Errorf("detections through the ingest node: %d %.300s", code, body)
 	}
+}
+
+// rekeyedRules: a correlation by source address, across identities, which
+// a bus partitioned by identity must re-key.
+const rekeyedRules = `title: Bucket Listing
+id: 7a1c2e3f-0000-4000-8000-000000000001
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: ListBuckets}
+  condition: sel
+level: low
+---
+title: Bucket Listing by Many Identities From One Address
+id: 7a1c2e3f-0000-4000-8000-000000000002
+correlation:
+  type: value_count
+  rules: [7a1c2e3f-0000-4000-8000-000000000001]
+  group-by: [sourceIPAddress]
+  timespan: 10m
+  condition: {gte: 5, field: userIdentity.arn}
+level: high
+`
+
+// A correlation whose group-by is not the bus's partition key (here the
+// source address, across identities partitioned apart) gives the
+// single-node result scaled out: its hits are re-keyed through the
+// second stream to the worker of their group.
+func TestScaleOutRekeyedCorrelation(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rekeyed.yml")
+	if err := os.WriteFile(rules, []byte(rekeyedRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var recs []string
+	for i := range 40 {
+		at := time.Date(2026, 11, 25, 9, 0, i*10, 0, time.UTC).Format(time.RFC3339)
+		ip := "198.51.100.7" // eight identities, five calls each, from one address
+		if i%5 == 4 {
+			ip = fmt.Sprintf("203.0.113.%d", i) // and a few from addresses of their own
+		}
+		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"rk-%d","eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":%q,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u%d","accountId":"111122223333","userName":"u%d"}}`, i, at, ip, i%8, i%8))
+	}
+	input := filepath.Join(dir, "ct.json")
+	if err := os.WriteFile(input, []byte(`{"Records":[`+strings.Join(recs, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	single := filepath.Join(dir, "single.db")
+	if code, _, errs := cli(t, "", "ingest", "--db", single, "--no-default-rules", "--rules", rules, input); code != 0 {
+		t.Fatalf("single-node ingest: %d %s", code, errs)
+	}
+	want := storeDigest(t, single)
+	if !slices.ContainsFunc(want.hits, func(h string) bool { return strings.HasPrefix(h, "Bucket Listing by Many Identities") }) {
+		t.Fatalf("the correlation does not fire on one node: %v", want.hits)
+	}
+
+	url, stream := testBus(t)
+	db := scaledDB(t)
+	if code, _, errs := cli(t, "", "ingest", "--db", db, "--bus", url, "--bus-stream", stream, "--no-default-rules", input); code != 0 {
+		t.Fatalf("publish: %d %s", code, errs)
+	}
+	a := startWorker(t, db, url, stream, "a", "--no-default-rules", "--rules", rules)
+	b := startWorker(t, db, url, stream, "b", "--no-default-rules", "--rules", rules)
+	var got digest
+	waitUntil(t, time.Minute, "the single-node detections", func() bool {
+		got = storeDigest(t, db)
+		return len(got.events) == len(want.events) && len(got.hits) >= len(want.hits)
+	})
+	a.stop(t)
+	b.stop(t)
+	diff(t, "events", got.events, want.events)
+	diff(t, "detection hits", got.hits, want.hits)
+	diff(t, "detection groups", got.groups, want.groups)
 }

@@ -196,6 +196,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		defer b.Close()
 		if comps.detect {
 			w := &detectWorker{b: b, st: st, rs: rs, im: ingestMetrics, onDetections: onDetections, log: log}
+			if rs.forwarding() {
+				hits, err := bf.connectHits(ctx, log, rs.rebuildWindow())
+				if err != nil {
+					return fail(e, err)
+				}
+				defer hits.Close()
+				w.hits = hits
+			}
 			workDone := make(chan error, 1)
 			go func() { workDone <- w.run(ctx) }()
 			defer func() { <-workDone }()
