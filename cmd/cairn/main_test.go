@@ -11,7 +11,7 @@ import (
 )
 
 // cli runs cairn in-process and returns the exit code, stdout and stderr.
-func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
+func cli(t testing.TB, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}

@@ -14,7 +14,7 @@ import (
 
 // pgDSN returns the test database's URL with a fresh schema for this
 // test (dropped at the end), or skips when there is no test database.
-func pgDSN(t *testing.T) string {
+func pgDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("CAIRN_TEST_POSTGRES_DSN")
 	if dsn == "" {

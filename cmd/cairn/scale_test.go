@@ -28,7 +28,7 @@ import (
 // testBus returns a NATS URL with JetStream — CAIRN_TEST_NATS_URL's, else
 // a server in this process — and a stream name of this test's own, whose
 // stream and lease bucket are deleted at the end.
-func testBus(t *testing.T) (url, stream string) {
+func testBus(t testing.TB) (url, stream string) {
 	t.Helper()
 	url = os.Getenv("CAIRN_TEST_NATS_URL")
 	if url == "" {
@@ -62,33 +62,70 @@ func testBus(t *testing.T) (url, stream string) {
 	return url, stream
 }
 
-// backlog returns the events waiting in the stream and those delivered and
-// not yet acknowledged.
-func backlog(t *testing.T, url, stream string) (msgs uint64) {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+// probe watches a scaled-out run: the messages left in the stream and
+// the events stored, over one connection each.
+type probe struct {
+	tb     testing.TB
+	nc     *nats.Conn
+	stream jetstream.Stream
+	st     cairn.Store
+}
+
+func newProbe(tb testing.TB, db, url, stream string) *probe {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	info, err := s.Info(ctx)
+	st, err := openStore(context.Background(), db)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
+	}
+	p := &probe{tb: tb, nc: nc, stream: s, st: st}
+	tb.Cleanup(p.close)
+	return p
+}
+
+// backlog returns the events waiting in the stream (a work queue: those
+// not yet acknowledged).
+func (p *probe) backlog() uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := p.stream.Info(ctx)
+	if err != nil {
+		p.tb.Fatal(err)
 	}
 	return info.State.Msgs
+}
+
+// count returns the events stored.
+func (p *probe) count() int {
+	s, err := p.st.Stats(context.Background())
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	return s.Events
+}
+
+func (p *probe) close() {
+	p.st.Close()
+	p.nc.Close()
 }
 
 // scaledDB returns a store for a scaled-out test: a fresh PostgreSQL
 // schema when CAIRN_TEST_POSTGRES_DSN is set, else an SQLite file that the
 // processes share.
-func scaledDB(t *testing.T) string {
+func scaledDB(t testing.TB) string {
 	t.Helper()
 	if os.Getenv("CAIRN_TEST_POSTGRES_DSN") != "" {
 		return pgDSN(t)
@@ -99,7 +136,7 @@ func scaledDB(t *testing.T) string {
 // demoInput writes seeds of the demo generator, one after the other in
 // time, as a Tetragon export and a CloudTrail file, and returns their
 // paths and the number of records.
-func demoInput(t *testing.T, seeds int) ([]string, int) {
+func demoInput(t testing.TB, seeds int) ([]string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	tet, err := os.Create(filepath.Join(dir, "tetragon.ndjson"))
@@ -146,59 +183,82 @@ func demoInput(t *testing.T, seeds int) ([]string, int) {
 // worker is a detect worker process.
 type worker struct {
 	cmd    *exec.Cmd
-	stderr *os.File
+	id     string
+	stdout *bufio.Scanner
+	log    string
 }
 
 // startWorker starts `cairn serve --components detect` as a process of its
 // own and waits until it says it is consuming.
-func startWorker(t *testing.T, db, url, stream, id string, args ...string) *worker {
+func startWorker(t testing.TB, db, url, stream, id string, args ...string) *worker {
 	t.Helper()
+	w := launchWorker(t, db, url, stream, id, args...)
+	w.ready(t)
+	return w
+}
+
+// launchWorker starts a detect worker without waiting for it, so that
+// several start together.
+func launchWorker(tb testing.TB, db, url, stream, id string, args ...string) *worker {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"--", "serve", "--components", "detect", "--db", db, "--bus", url,
 		"--bus-stream", stream, "--worker-id", id, "--sensor=off"}, args...)...)
 	cmd.Env = append(os.Environ(), "CAIRN_TEST_AS_MAIN=1")
-	errf, err := os.Create(filepath.Join(t.TempDir(), id+".log"))
+	log := filepath.Join(tb.TempDir(), id+".log")
+	errf, err := os.Create(log)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { errf.Close() })
 	cmd.Stderr = errf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	w := &worker{cmd: cmd, stderr: errf}
-	t.Cleanup(func() {
+	w := &worker{cmd: cmd, id: id, stdout: bufio.NewScanner(out), log: log}
+	tb.Cleanup(func() {
 		if w.cmd.ProcessState == nil {
 			w.cmd.Process.Signal(syscall.SIGKILL)
 			w.cmd.Wait()
 		}
 	})
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "detect worker") {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return w
-		}
-	}
-	cmd.Wait()
-	log, _ := os.ReadFile(errf.Name())
-	t.Fatalf("worker %s did not start: %s", id, log)
-	return nil
+	return w
 }
 
-// stop ends the worker with SIGTERM and checks it exits cleanly.
-func (w *worker) stop(t *testing.T) {
-	t.Helper()
+// ready waits until the worker says it is consuming.
+func (w *worker) ready(tb testing.TB) {
+	tb.Helper()
+	for w.stdout.Scan() {
+		if strings.Contains(w.stdout.Text(), "detect worker") {
+			go func() {
+				for w.stdout.Scan() {
+				}
+			}()
+			return
+		}
+	}
+	w.cmd.Wait()
+	log, _ := os.ReadFile(w.log)
+	tb.Fatalf("worker %s did not start: %s", w.id, log)
+}
+
+// stop ends the worker with SIGTERM, checks it exits cleanly and returns
+// the CPU seconds (user and system) it used.
+func (w *worker) stop(tb testing.TB) float64 {
+	tb.Helper()
 	w.cmd.Process.Signal(syscall.SIGTERM)
 	if err := w.cmd.Wait(); err != nil {
-		log, _ := os.ReadFile(w.stderr.Name())
-		t.Errorf("worker: %v\n%s", err, log)
+		log, _ := os.ReadFile(w.log)
+		tb.Fatalf("worker %s: %v\n%s", w.id, err, log)
 	}
+	ru, ok := w.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		tb.Fatalf("worker %s: no rusage", w.id)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // digest is what a store holds, for comparing two runs: every event id,
@@ -316,22 +376,6 @@ func detectionTotal(t *testing.T, db string) int {
 	}
 }
 
-// count returns the events stored so far.
-func count(t *testing.T, db string) int {
-	t.Helper()
-	ctx := context.Background()
-	st, err := openStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s, err := st.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Events
-}
-
 // The crash test of scale-out: 200,000 events published to the bus, two
 // detect workers, one killed with SIGKILL in the middle and started again;
 // the store ends with the same events and the same detections as a clean
@@ -366,15 +410,16 @@ func TestScaleOutCrash(t *testing.T) {
 	}
 	t.Logf("published in %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
+	pr := newProbe(t, db, url, stream)
 	a := startWorker(t, db, url, stream, "a")
 	b := startWorker(t, db, url, stream, "b")
-	waitUntil(t, 5*time.Minute, "40% of the events stored", func() bool { return count(t, db) >= n*2/5 })
+	waitUntil(t, 5*time.Minute, "40% of the events stored", func() bool { return pr.count() >= n*2/5 })
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	a.cmd.Wait()
-	t.Logf("killed worker a with %d of %d events stored", count(t, db), n)
+	t.Logf("killed worker a with %d of %d events stored", pr.count(), n)
 	time.Sleep(2 * time.Second)
 	a = startWorker(t, db, url, stream, "a")
-	waitUntil(t, 10*time.Minute, "the bus drained", func() bool { return backlog(t, url, stream) == 0 })
+	waitUntil(t, 10*time.Minute, "the bus drained", func() bool { return pr.backlog() == 0 })
 	t.Logf("scaled out, 2 workers, one killed: drained in %v", time.Since(start).Round(time.Millisecond))
 	// Each partition decides its held-back windows once its backlog is
 	// handled (within a fetch wait of a second): wait until the
@@ -395,7 +440,7 @@ func TestScaleOutCrash(t *testing.T) {
 	diff(t, "events", got.events, want.events)
 	diff(t, "detection hits", got.hits, want.hits)
 	diff(t, "detection groups", got.groups, want.groups)
-	alog, _ := os.ReadFile(a.stderr.Name())
+	alog, _ := os.ReadFile(a.log)
 	if !strings.Contains(string(alog), "partition taken") {
 		t.Errorf("the restarted worker took no partition over:\n%s", alog)
 	}
