@@ -229,7 +229,13 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s, rep, err := newSink(ctx, opts, log, runQueue)
+	queue := runQueue
+	if opts.Publish != nil {
+		// The bus absorbs the pauses a store makes; a publisher blocked
+		// on a full bus holds no more than it must.
+		queue = 1
+	}
+	s, rep, err := newSink(ctx, opts, log, queue)
 	if err != nil {
 		return rep, err
 	}

@@ -53,6 +53,7 @@ type busFlags struct {
 	partitions *int
 	workerID   *string
 	stream     *string
+	maxBacklog *int64
 }
 
 func addBusFlags(fs *flag.FlagSet, e *env) busFlags {
@@ -61,6 +62,7 @@ func addBusFlags(fs *flag.FlagSet, e *env) busFlags {
 		partitions: fs.Int("partitions", bus.DefaultPartitions, "the bus's partitions: every node must agree; more than the detect workers you will run"),
 		workerID:   fs.String("worker-id", "", "this detect worker's id on the bus (letters, digits, - and _; default: random)"),
 		stream:     fs.String("bus-stream", bus.DefaultStream, "the JetStream stream's name (its subjects and lease bucket are named after it)"),
+		maxBacklog: fs.Int64("bus-max-backlog", bus.DefaultMaxBacklog, "the most events waiting on the bus; beyond it publishers wait (the ingest API answers 503); every node must agree"),
 	}
 }
 
@@ -70,7 +72,7 @@ func (f busFlags) config(log *slog.Logger) bus.Config {
 		subject = "cairn." + strings.ToLower(*f.stream)
 	}
 	return bus.Config{URL: *f.url, Partitions: *f.partitions, Stream: *f.stream, Subject: subject,
-		WorkerID: *f.workerID, Logger: log}
+		WorkerID: *f.workerID, MaxBacklog: *f.maxBacklog, Logger: log}
 }
 
 func (f busFlags) connect(ctx context.Context, log *slog.Logger) (*bus.Bus, error) {

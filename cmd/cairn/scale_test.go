@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -587,4 +590,106 @@ func TestScaleOutRekeyedCorrelation(t *testing.T) {
 	diff(t, "events", got.events, want.events)
 	diff(t, "detection hits", got.hits, want.hits)
 	diff(t, "detection groups", got.groups, want.groups)
+}
+
+// Back-pressure: when the bus holds its most events, the file reader
+// waits (its memory does not grow with the input) and the ingest API
+// answers 503 with Retry-After; once a worker drains the bus, the reader
+// goes on and nothing is lost.
+func TestScaleOutBackPressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a worker process")
+	}
+	files, n := demoInput(t, 60)
+	var size int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += fi.Size()
+	}
+	url, stream := testBus(t)
+	db := scaledDB(t)
+	const limit = 2000
+	busArgs := []string{"--db", db, "--bus", url, "--bus-stream", stream, "--bus-max-backlog", strconv.Itoa(limit)}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	done := make(chan int, 1)
+	var errs string
+	go func() {
+		code, _, e := cli(t, "", append(append([]string{"ingest"}, busArgs...), files...)...)
+		errs = e
+		done <- code
+	}()
+	var pr *probe
+	waitUntil(t, time.Minute, "the bus to fill", func() bool {
+		if pr == nil {
+			if _, err := os.Stat(db); err != nil && !strings.HasPrefix(db, "postgres") {
+				return false
+			}
+			nc, err := nats.Connect(url)
+			if err != nil {
+				return false
+			}
+			defer nc.Close()
+			js, _ := jetstream.New(nc)
+			if _, err := js.Stream(context.Background(), stream); err != nil {
+				return false
+			}
+			pr = newProbe(t, db, url, stream)
+		}
+		return pr.backlog() == limit
+	})
+	// The reader waits: nothing more is published, and what it holds
+	// stays a few batches, not the input.
+	var peak uint64
+	for range 6 {
+		select {
+		case code := <-done:
+			t.Fatalf("ingest returned %d while the bus was full: %s", code, errs)
+		case <-time.After(500 * time.Millisecond):
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse-min(ms.HeapInuse, base))
+		if got := pr.backlog(); got != limit {
+			t.Fatalf("the bus holds %d events, more than its %d", got, limit)
+		}
+	}
+	t.Logf("waiting on a full bus: the reader's heap in use %d MB, input %d MB", peak>>20, size>>20)
+	if peak > uint64(size)/4 {
+		t.Errorf("the reader holds %d MB while it waits, for %d MB of input: it is buffering the input", peak>>20, size>>20)
+	}
+
+	// The ingest API of a node on the same bus says when to come back.
+	api := startServe(t, append([]string{"--components", "ingest,api"}, busArgs...)...)
+	admin := printedSecret(api.printed, "admin token (shown once): ")
+	req, err := http.NewRequest("POST", api.url+"/api/v1/ingest", strings.NewReader(`{"eventVersion":"1.08","eventID":"bp-1","eventTime":"2026-11-25T09:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bp","accountId":"111122223333","userName":"bp"}}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("POST to a full bus: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+
+	w := startWorker(t, db, url, stream, "w", busArgs[4:]...)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("ingest: %d %s", code, errs)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the reader did not go on once the bus drained")
+	}
+	waitUntil(t, 5*time.Minute, "every event stored", func() bool { return pr.count() == n })
+	w.stop(t)
 }
