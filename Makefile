@@ -52,7 +52,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count $(BENCHCOUNT) ./correlate/
 	$(GO) test -run '^$$' -bench UIFeed -benchtime 20x ./server/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./sensor/
-	$(GO) test -run '^$$' -bench '^BenchmarkScaleOut$$' -benchtime 1x -count 1 -timeout 30m ./cmd/cairn/
+	CAIRN_BENCH_SEEDS=60 $(GO) test -run '^$$' -bench '^BenchmarkScaleOut$$' -benchtime 1x -count 2 -timeout 30m ./cmd/cairn/
 	cd bench/sigmago && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count $(BENCHCOUNT)
 	./scripts/bench-cli.sh
 

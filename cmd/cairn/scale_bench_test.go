@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -85,7 +88,7 @@ func benchBusWorkers(b *testing.B, files []string, n, workers int) {
 		b.Skip("CAIRN_TEST_POSTGRES_DSN is not set: the scaled-out benchmarks need PostgreSQL")
 	}
 	var pubTime, consTime time.Duration
-	var cpu float64
+	var cpu, pgCPU, natsCPU float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		url, stream := testBus(b)
@@ -103,6 +106,7 @@ func benchBusWorkers(b *testing.B, files []string, n, workers int) {
 			b.Fatalf("%d messages in the stream after publishing %d events", got, n)
 		}
 
+		pg0, nats0 := serviceCPU("postgres"), serviceCPU("nats-server")
 		start = time.Now()
 		b.StartTimer()
 		ws := make([]*worker, workers)
@@ -121,6 +125,8 @@ func benchBusWorkers(b *testing.B, files []string, n, workers int) {
 		}
 		b.StopTimer()
 		consTime += time.Since(start)
+		pgCPU += serviceCPU("postgres") - pg0
+		natsCPU += serviceCPU("nats-server") - nats0
 		for _, w := range ws {
 			cpu += w.stop(b)
 		}
@@ -131,6 +137,10 @@ func benchBusWorkers(b *testing.B, files []string, n, workers int) {
 	b.ReportMetric(cons/float64(workers), "events/s/worker")
 	b.ReportMetric(total/pubTime.Seconds(), "publish-events/s")
 	b.ReportMetric(cpu/total*1000, "cpu-s/kevent")
+	// The shared services' CPU while the workers consumed, when they run
+	// on this machine (0 otherwise).
+	b.ReportMetric(pgCPU/total*1000, "pg-cpu-s/kevent")
+	b.ReportMetric(natsCPU/total*1000, "nats-cpu-s/kevent")
 }
 
 // selfCPU returns the user and system CPU seconds this process used.
@@ -156,4 +166,33 @@ func storedEvents(tb testing.TB, db string) int {
 		tb.Fatal(err)
 	}
 	return s.Events
+}
+
+// serviceCPU returns the CPU seconds (user and system) the processes named
+// comm on this machine have used: those running, and the children their
+// parents have reaped (PostgreSQL's ended connections). 0 when there are
+// none, or /proc cannot be read.
+func serviceCPU(comm string) float64 {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks float64
+	for _, f := range stats {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime cutime cstime (fields 14-17)
+		open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
+		if open < 0 || end < open || string(data[open+1:end]) != comm {
+			continue
+		}
+		fields := strings.Fields(string(data[end+2:]))
+		if len(fields) < 15 {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} { // counted from the state, field 3
+			v, _ := strconv.ParseFloat(fields[i], 64)
+			ticks += v
+		}
+	}
+	return ticks / 100 // USER_HZ
 }
