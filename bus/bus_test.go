@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/bus"
+	"github.com/cairn-cdr/cairn/internal/natstest"
 )
 
 const (
@@ -31,27 +31,11 @@ const (
 // CAIRN_TEST_NATS_URL is set, against that server too.
 func forEachServer(t *testing.T, f func(t *testing.T, url string)) {
 	t.Run("inprocess", func(t *testing.T) {
-		f(t, runServer(t))
+		f(t, natstest.InProcess(t))
 	})
 	if url := os.Getenv("CAIRN_TEST_NATS_URL"); url != "" {
 		t.Run("external", func(t *testing.T) { f(t, url) })
 	}
-}
-
-func runServer(t *testing.T) string {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
 }
 
 // newRun returns a config template with a stream, subject and bucket of
@@ -71,18 +55,7 @@ func newRun(t *testing.T, url string) bus.Config {
 	if os.Getenv("BUS_DEBUG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	t.Cleanup(func() {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, _ := jetstream.New(nc)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = js.DeleteStream(ctx, cfg.Stream)
-		_ = js.DeleteKeyValue(ctx, cfg.Stream+"_LEASES")
-	})
+	natstest.DeleteAtEnd(t, url, []string{cfg.Stream}, []string{cfg.Stream + "_LEASES"})
 	return cfg
 }
 

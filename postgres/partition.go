@@ -25,19 +25,11 @@ const (
 WHERE time >= $1 AND part % $2 = $3 ORDER BY time, seq`
 )
 
-// checkPartition returns EINVALID unless part is a partition of parts.
-func checkPartition(parts, part int) error {
-	if parts < 1 || part < 0 || part >= parts {
-		return cairn.Errorf(cairn.EINVALID, "partition %d of %d: want parts >= 1 and 0 <= part < parts", part, parts)
-	}
-	return nil
-}
-
 // LatestPartitionTime returns the newest time among the stored events of
 // partition part of parts, or the zero time when it has none. It returns
 // EINVALID unless parts >= 1 and 0 <= part < parts.
 func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.Time, error) {
-	if err := checkPartition(parts, part); err != nil {
+	if err := storeutil.CheckPartition(parts, part); err != nil {
 		return time.Time{}, err
 	}
 	var ns int64
@@ -58,7 +50,7 @@ func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.
 // held up, and events committed during the scan may be missed. fn must
 // not write to the store.
 func (s *Store) ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(cairn.Event) error) error {
-	if err := checkPartition(parts, part); err != nil {
+	if err := storeutil.CheckPartition(parts, part); err != nil {
 		return err
 	}
 	// The zero since is before every time (storeutil.UnixNano).

@@ -24,19 +24,11 @@ const (
 WHERE time >= ? AND part % ? = ? ORDER BY time, seq`
 )
 
-// checkPartition returns EINVALID unless part is a partition of parts.
-func checkPartition(parts, part int) error {
-	if parts < 1 || part < 0 || part >= parts {
-		return cairn.Errorf(cairn.EINVALID, "partition %d of %d: want parts >= 1 and 0 <= part < parts", part, parts)
-	}
-	return nil
-}
-
 // LatestPartitionTime returns the newest time among the stored events of
 // partition part of parts, or the zero time when it has none. It returns
 // EINVALID unless parts >= 1 and 0 <= part < parts.
 func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.Time, error) {
-	if err := checkPartition(parts, part); err != nil {
+	if err := storeutil.CheckPartition(parts, part); err != nil {
 		return time.Time{}, err
 	}
 	var ns int64
@@ -58,7 +50,7 @@ func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.
 // store has one connection for everything, so other writes wait for the
 // scan to end; fn must not write to the store (it would never return).
 func (s *Store) ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(cairn.Event) error) error {
-	if err := checkPartition(parts, part); err != nil {
+	if err := storeutil.CheckPartition(parts, part); err != nil {
 		return err
 	}
 	// The zero since is before every time (storeutil.UnixNano).

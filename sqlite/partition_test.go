@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,33 +38,7 @@ func TestPartitionPlans(t *testing.T) {
 // scan of a file database is open in fn: the write does not wait for the
 // scan.
 func TestScanPartitionWhileWriting(t *testing.T) {
-	s := mustOpen(t, filepath.Join(t.TempDir(), "cairn.db"))
-	ctx := context.Background()
-	storetest.MustWrite(t, s, storetest.Mixed(20, storetest.Base)...)
-	calls := 0
-	err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(cairn.Event) error {
-		calls++
-		if calls > 1 {
-			return nil
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := s.WriteEvents(ctx, []cairn.Event{storetest.Tetragon(1000, storetest.Base.Add(time.Hour))})
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(5 * time.Second):
-			return errors.New("a write waited for an open partition scan")
-		}
-	})
-	if err != nil || calls != 20 {
-		t.Fatalf("ScanPartition: %v after %d events, want 20", err, calls)
-	}
-	if at, err := s.LatestPartitionTime(ctx, 1, 0); err != nil || !at.Equal(storetest.Base.Add(time.Hour)) {
-		t.Errorf("LatestPartitionTime after the write = %v, %v", at, err)
-	}
+	storetest.ScanPartitionWhileWriting(t, mustOpen(t, filepath.Join(t.TempDir(), "cairn.db")))
 }
 
 // TestPartitionOfOldEvents checks that events stored before the part

@@ -19,13 +19,13 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/attack"
 	"github.com/cairn-cdr/cairn/demo"
+	"github.com/cairn-cdr/cairn/internal/natstest"
 )
 
 // testBus returns a NATS URL with JetStream — CAIRN_TEST_NATS_URL's, else
@@ -35,33 +35,12 @@ func testBus(t testing.TB) (url, stream string) {
 	t.Helper()
 	url = os.Getenv("CAIRN_TEST_NATS_URL")
 	if url == "" {
-		s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-			StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Start()
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("nats server not ready")
-		}
-		t.Cleanup(s.Shutdown)
-		url = s.ClientURL()
+		url = natstest.InProcess(t)
 	}
 	var b [4]byte
 	rand.Read(b[:])
 	stream = "TEST_" + strings.ToUpper(hex.EncodeToString(b[:]))
-	t.Cleanup(func() {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, _ := jetstream.New(nc)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = js.DeleteStream(ctx, stream)
-		_ = js.DeleteKeyValue(ctx, stream+"_LEASES")
-	})
+	natstest.DeleteAtEnd(t, url, []string{stream, stream + "_HITS"}, []string{stream + "_LEASES", stream + "_HITS_LEASES"})
 	return url, stream
 }
 
@@ -118,6 +97,26 @@ func (p *probe) count() int {
 		p.tb.Fatal(err)
 	}
 	return s.Events
+}
+
+// detections returns the detections stored: the sum of the groups'
+// counts.
+func (p *probe) detections() int {
+	n := 0
+	q := cairn.DetectionQuery{Limit: 1000}
+	for {
+		page, err := p.st.QueryDetections(context.Background(), q)
+		if err != nil {
+			p.tb.Fatal(err)
+		}
+		for _, d := range page.Detections {
+			n += d.Count
+		}
+		if page.Next == "" {
+			return n
+		}
+		q.Cursor = page.Next
+	}
 }
 
 func (p *probe) close() {
@@ -352,33 +351,6 @@ func diff(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// detectionTotal returns the detections stored so far: the sum of the
-// groups' counts.
-func detectionTotal(t *testing.T, db string) int {
-	t.Helper()
-	ctx := context.Background()
-	st, err := openStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	n := 0
-	q := cairn.DetectionQuery{Limit: 1000}
-	for {
-		page, err := st.QueryDetections(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range page.Detections {
-			n += d.Count
-		}
-		if page.Next == "" {
-			return n
-		}
-		q.Cursor = page.Next
-	}
-}
-
 // The crash test of scale-out: 200,000 events published to the bus, two
 // detect workers, one killed with SIGKILL in the middle and started again;
 // the store ends with the same events and the same detections as a clean
@@ -429,7 +401,7 @@ func TestScaleOutCrash(t *testing.T) {
 	// detections stop changing.
 	last, stable := -1, 0
 	waitUntil(t, 2*time.Minute, "the detections to settle", func() bool {
-		if n := detectionTotal(t, db); n == last {
+		if n := pr.detections(); n == last {
 			stable++
 		} else {
 			last, stable = n, 0

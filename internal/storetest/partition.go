@@ -159,3 +159,37 @@ func testPartitions(t *testing.T, s cairn.Store) {
 		wantCode(t, err, cairn.EINVALID)
 	}
 }
+
+// ScanPartitionWhileWriting writes from another goroutine while a scan of
+// s is open in fn, and fails t if the write waits for the scan. Stores
+// run it where they promise it (a file database, PostgreSQL); an SQLite
+// store in memory has one connection and cannot.
+func ScanPartitionWhileWriting(t *testing.T, s cairn.Store) {
+	t.Helper()
+	ctx := context.Background()
+	MustWrite(t, s, Mixed(20, Base)...)
+	calls := 0
+	err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(cairn.Event) error {
+		calls++
+		if calls > 1 {
+			return nil
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.WriteEvents(ctx, []cairn.Event{Tetragon(1000, Base.Add(time.Hour))})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			return errors.New("a write waited for an open partition scan")
+		}
+	})
+	if err != nil || calls != 20 {
+		t.Fatalf("ScanPartition: %v after %d events, want 20", err, calls)
+	}
+	if at, err := s.LatestPartitionTime(ctx, 1, 0); err != nil || !at.Equal(Base.Add(time.Hour)) {
+		t.Errorf("LatestPartitionTime after the write = %v, %v", at, err)
+	}
+}

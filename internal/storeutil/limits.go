@@ -53,3 +53,12 @@ func Invalid(err error) error {
 	}
 	return cairn.Errorf(cairn.EINVALID, "%v", err)
 }
+
+// CheckPartition returns EINVALID unless parts >= 1 and 0 <= part < parts
+// (cairn.PartitionReader's arguments).
+func CheckPartition(parts, part int) error {
+	if parts < 1 || part < 0 || part >= parts {
+		return cairn.Errorf(cairn.EINVALID, "partition %d of %d: want parts >= 1 and 0 <= part < parts", part, parts)
+	}
+	return nil
+}
