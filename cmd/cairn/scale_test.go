@@ -368,8 +368,8 @@ func TestScaleOutCrash(t *testing.T) {
 
 	single := filepath.Join(t.TempDir(), "single.db")
 	start := time.Now()
-	if code, _, errs := cli(t, "", append([]string{"ingest", "--db", single}, files...)...); code != 0 {
-		t.Fatalf("single-node ingest: %d %s", code, errs)
+	if code, out, errs := cli(t, "", append([]string{"ingest", "--db", single}, files...)...); code != 0 {
+		t.Fatalf("single-node ingest: %d %s %s", code, out, errs)
 	}
 	t.Logf("single node (SQLite): %v", time.Since(start).Round(time.Millisecond))
 	want := storeDigest(t, single)
