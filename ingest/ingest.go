@@ -136,6 +136,10 @@ type Report struct {
 	// rule matches stored exceptions suppressed.
 	Detections int   `json:"detections"`
 	Suppressed int64 `json:"suppressed,omitempty"`
+	// Published says the events went to the bus (Options.Publish):
+	// Accepted counts those published, and duplicates are dropped where
+	// they are stored.
+	Published bool `json:"published,omitempty"`
 }
 
 // ExitCode is the status a command reports for r: 0 when every record was
@@ -301,7 +305,7 @@ func newSink(ctx context.Context, opts Options, log *slog.Logger, queue int) (*s
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
-	rep := &Report{BySource: map[string]int{}}
+	rep := &Report{BySource: map[string]int{}, Published: opts.Publish != nil}
 	if opts.Publish != nil && (opts.Tree != nil || opts.Rules != nil || len(opts.Detectors) > 0) {
 		return nil, rep, fmt.Errorf("ingest: events that are published are evaluated where they are consumed")
 	}

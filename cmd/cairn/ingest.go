@@ -18,6 +18,8 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 		"Reads records from files, directories (recursively; CloudTrail's S3 layout included) or standard input (-),\n"+
 			"detects each input's format from its content (Tetragon JSON, Falco alerts, CloudTrail, cairn NDJSON; gzip too),\n"+
 			"stores the events once each and dead-letters records that cannot be decoded.\n"+
+			"With --bus, publishes the events to the bus instead, where detect workers (cairn serve --components detect)\n"+
+			"evaluate and store them, and waits while the bus is full.\n"+
 			"Exit status: 0 all stored or duplicates, 2 some records dead-lettered, 1 an input could not be read.")
 	db := dbFlag(fs, e)
 	format := fs.String("format", "auto", "input format: auto|tetragon|falco|cloudtrail|native")
@@ -106,8 +108,12 @@ func newBar(w io.Writer) *progressbar.ProgressBar {
 
 func printReport(w io.Writer, rep *ingest.Report) {
 	fmt.Fprintf(w, "inputs:     %d\n", rep.Inputs)
-	fmt.Fprintf(w, "accepted:   %d\n", rep.Accepted)
-	fmt.Fprintf(w, "duplicates: %d\n", rep.Duplicates)
+	if rep.Published {
+		fmt.Fprintf(w, "published:  %d (to the bus: detect workers evaluate and store them, once each)\n", rep.Accepted)
+	} else {
+		fmt.Fprintf(w, "accepted:   %d\n", rep.Accepted)
+		fmt.Fprintf(w, "duplicates: %d\n", rep.Duplicates)
+	}
 	fmt.Fprintf(w, "rejected:   %d\n", rep.Rejected)
 	if rep.Detections > 0 {
 		fmt.Fprintf(w, "detections: %d\n", rep.Detections)
