@@ -13,7 +13,9 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/bus"
+	"github.com/cairn-cdr/cairn/health"
 	"github.com/cairn-cdr/cairn/ingest"
+	"github.com/cairn-cdr/cairn/internal/termsafe"
 	"github.com/cairn-cdr/cairn/metrics"
 	"github.com/cairn-cdr/cairn/sigma"
 )
@@ -108,6 +110,52 @@ func (rs ruleSets) forwarding() bool {
 		return false
 	}
 	return slices.ContainsFunc(rs.sigma.Correlations, func(c *sigma.CorrelationDef) bool { return !localCorrelation(c) })
+}
+
+// scaleOut connects a node to the bus and, when detect, starts w as its
+// detect worker (w's bus fields are set here). It returns the publishers
+// of the node's sources, which also keep the sources' health in hm: wait
+// for readers, which wait while the bus is full, and direct for the
+// ingest API, which answers 503 instead; and what stops it all.
+func scaleOut(ctx context.Context, e *env, bf busFlags, detect bool, w *detectWorker, hm *health.Monitor) (wait, direct func(context.Context, []cairn.Event) error, stop func(), err error) {
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	b, err := bf.connect(ctx, w.log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, b.Close)
+	if detect {
+		w.b = b
+		if w.rs.forwarding() {
+			hits, err := bf.connectHits(ctx, w.log, w.rs.rebuildWindow())
+			if err != nil {
+				stop()
+				return nil, nil, nil, err
+			}
+			closers = append(closers, hits.Close)
+			w.hits = hits
+		}
+		// The worker ends with the node, or when the node gives up early.
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.run(wctx) }()
+		closers = append(closers, func() { cancel(); <-done })
+		fmt.Fprintf(e.stdout, "cairn serve: detect worker %s on %s (%d partitions)\n", b.WorkerID(), termsafe.String(*bf.url), b.Partitions())
+	}
+	observed := func(pub func(context.Context, []cairn.Event) error) func(context.Context, []cairn.Event) error {
+		return func(ctx context.Context, evs []cairn.Event) error {
+			for i := range evs {
+				hm.Observe(&evs[i])
+			}
+			return pub(ctx, evs)
+		}
+	}
+	return observed(waitingPublisher(b)), observed(b.Publish), stop, nil
 }
 
 // waitingPublisher publishes to b and, while the bus is full, waits and

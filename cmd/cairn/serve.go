@@ -189,37 +189,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	var publish func(context.Context, []cairn.Event) error
 	if scaled {
-		b, err := bf.connect(ctx, log)
+		w := &detectWorker{st: st, rs: rs, im: ingestMetrics, onDetections: onDetections, log: log}
+		var direct func(context.Context, []cairn.Event) error
+		var stop func()
+		publish, direct, stop, err = scaleOut(ctx, e, bf, comps.detect, w, hm)
 		if err != nil {
 			return fail(e, err)
 		}
-		defer b.Close()
-		if comps.detect {
-			w := &detectWorker{b: b, st: st, rs: rs, im: ingestMetrics, onDetections: onDetections, log: log}
-			if rs.forwarding() {
-				hits, err := bf.connectHits(ctx, log, rs.rebuildWindow())
-				if err != nil {
-					return fail(e, err)
-				}
-				defer hits.Close()
-				w.hits = hits
-			}
-			workDone := make(chan error, 1)
-			go func() { workDone <- w.run(ctx) }()
-			defer func() { <-workDone }()
-			fmt.Fprintf(e.stdout, "cairn serve: detect worker %s on %s (%d partitions)\n", b.WorkerID(), termsafe.String(*bf.url), b.Partitions())
-		}
-		// The health of the sources is watched where they are read.
-		observed := func(pub func(context.Context, []cairn.Event) error) func(context.Context, []cairn.Event) error {
-			return func(ctx context.Context, evs []cairn.Event) error {
-				for i := range evs {
-					hm.Observe(&evs[i])
-				}
-				return pub(ctx, evs)
-			}
-		}
-		publish = observed(waitingPublisher(b))
-		direct := observed(b.Publish)
+		defer stop()
 		ingestFn = func(ctx context.Context, inputs []ingest.Input, format decode.Format) (*ingest.Report, error) {
 			return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: format, Publish: direct, Metrics: ingestMetrics})
 		}
