@@ -40,11 +40,22 @@ type PartitionReader interface {
 	// LatestPartitionTime returns the newest time among the stored events
 	// of partition part of parts (zero when it has none).
 	LatestPartitionTime(ctx context.Context, parts, part int) (time.Time, error)
-	// ScanPartition calls fn with every stored event of partition part of
-	// parts whose time is at or after since, oldest first (by time, then
-	// by the order they were stored), and stops at fn's first error,
-	// which it returns. fn must not write to the store; it may read, but
+	// ScanPartition calls fn with every stored event q selects, oldest
+	// first (by time, then by the order they were stored), and stops at
+	// fn's first error, which it returns. fn must not write to the store; it may read, but
 	// the scan holds a connection of the store's pool while it runs, so
 	// concurrent scans must leave connections for those reads.
-	ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(Event) error) error
+	ScanPartition(ctx context.Context, q PartitionScan, fn func(Event) error) error
+}
+
+// PartitionScan selects the events of a partition ScanPartition reads.
+type PartitionScan struct {
+	// Parts and Part: partition Part of Parts (EINVALID unless
+	// Parts >= 1 and 0 <= Part < Parts).
+	Parts, Part int
+	// Since: the events at or after it; zero for all.
+	Since time.Time
+	// Sources, if set, limits the scan to these sources: a worker reads
+	// back only what its stateful detectors look at.
+	Sources []Source
 }

@@ -58,13 +58,19 @@ func (st *Stage) Flush() error {
 }
 
 // Rebuild gives a new stage the state of partition part of parts: the
-// partition's stored events from window before its newest one are passed
-// again through the process table and the stateful detectors (not the
-// rules, whose detections were stored with the events), and the
-// detections they raise are stored; those already stored change nothing,
-// and those a dead worker held back (correlation hits waiting for late
-// events) are not lost. It returns how many events it read.
-func (st *Stage) Rebuild(ctx context.Context, r cairn.PartitionReader, parts, part int, window time.Duration) (int, error) {
+// partition's stored events of sources (nil: all) from window before its
+// newest one are passed again through the process table and the stateful
+// detectors (not the rules, whose detections were stored with the
+// events), and the detections they raise are stored; those already stored
+// change nothing, and those a dead worker held back (correlation hits
+// waiting for late events) are not lost. Sources are those the stateful
+// detectors read: the process table reads its stored processes itself,
+// and an empty list means nothing to rebuild. It returns how many events
+// it read.
+func (st *Stage) Rebuild(ctx context.Context, r cairn.PartitionReader, parts, part int, window time.Duration, sources []cairn.Source) (int, error) {
+	if sources != nil && len(sources) == 0 {
+		return 0, nil
+	}
 	latest, err := r.LatestPartitionTime(ctx, parts, part)
 	if err != nil || latest.IsZero() {
 		return 0, err
@@ -76,7 +82,8 @@ func (st *Stage) Rebuild(ctx context.Context, r cairn.PartitionReader, parts, pa
 	// The scan must not write to the store: the detections wait until it
 	// has ended (a window's worth of correlation results is small).
 	var dets []cairn.Detection
-	err = r.ScanPartition(ctx, parts, part, latest.Add(-window), func(ev cairn.Event) error {
+	q := cairn.PartitionScan{Parts: parts, Part: part, Since: latest.Add(-window), Sources: sources}
+	err = r.ScanPartition(ctx, q, func(ev cairn.Event) error {
 		n++
 		st.s.evaluate(&ev, false)
 		dets = append(dets, st.s.dets...)

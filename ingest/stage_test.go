@@ -143,7 +143,7 @@ func TestStageRebuildAfterCrash(t *testing.T) {
 		t.Fatalf("held-back correlation stored before the end: %v", hits)
 	}
 	next := newStage(t, scaled)
-	n, err := next.Rebuild(context.Background(), scaled, 1, 0, 2*time.Hour)
+	n, err := next.Rebuild(context.Background(), scaled, 1, 0, 2*time.Hour, []cairn.Source{cairn.SourceCloudTrail})
 	if err != nil || n != 4 {
 		t.Fatalf("Rebuild read %d events, %v; want 4", n, err)
 	}

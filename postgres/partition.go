@@ -22,7 +22,7 @@ var _ cairn.PartitionReader = (*Store)(nil)
 const (
 	latestPartitionSQL = `SELECT time FROM events WHERE part % $1 = $2 ORDER BY time DESC, seq DESC LIMIT 1`
 	scanPartitionSQL   = `SELECT ` + eventColumns + ` FROM events
-WHERE time >= $1 AND part % $2 = $3 ORDER BY time, seq`
+WHERE time >= $1 AND part % $2 = $3 AND ($4::text[] IS NULL OR source = ANY($4::text[])) ORDER BY time, seq`
 )
 
 // LatestPartitionTime returns the newest time among the stored events of
@@ -49,12 +49,19 @@ func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.
 // streamed on one pooled connection, in one snapshot: writers are not
 // held up, and events committed during the scan may be missed. fn must
 // not write to the store.
-func (s *Store) ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(cairn.Event) error) error {
-	if err := storeutil.CheckPartition(parts, part); err != nil {
+func (s *Store) ScanPartition(ctx context.Context, q cairn.PartitionScan, fn func(cairn.Event) error) error {
+	if err := storeutil.CheckPartition(q.Parts, q.Part); err != nil {
 		return err
 	}
+	var sources []string // nil (NULL): every source
+	for _, src := range q.Sources {
+		sources = append(sources, string(src))
+	}
+	if q.Sources != nil && sources == nil {
+		sources = []string{}
+	}
 	// The zero since is before every time (storeutil.UnixNano).
-	rows, err := s.pool.Query(ctx, scanPartitionSQL, storeutil.UnixNano(since), int64(parts), int64(part))
+	rows, err := s.pool.Query(ctx, scanPartitionSQL, storeutil.UnixNano(q.Since), int64(q.Parts), int64(q.Part), sources)
 	if err != nil {
 		return fmt.Errorf("scan partition: %w", err)
 	}

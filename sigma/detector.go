@@ -303,3 +303,25 @@ func conditionText(c *CorrelationDef) string {
 	}
 	return c.Condition.String()
 }
+
+// CorrelatedSources returns the event sources the correlations' rules
+// read: what a detector's correlation state is made of. It is nil, for
+// every source, when some correlated rule reads runtime events, and empty
+// when there are no correlations.
+func (rs *RuleSet) CorrelatedSources() []cairn.Source {
+	byRef, _ := ruleRefs(rs)
+	out := []cairn.Source{}
+	for _, c := range rs.Correlations {
+		for _, ref := range c.Rules {
+			r := byRef[ref]
+			if r == nil {
+				continue // a correlation's results: its own rules are listed
+			}
+			if r.src != srcCloudTrail {
+				return nil
+			}
+			out = []cairn.Source{cairn.SourceCloudTrail}
+		}
+	}
+	return out
+}

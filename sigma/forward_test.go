@@ -522,3 +522,23 @@ func FuzzForwardJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestCorrelatedSources(t *testing.T) {
+	for _, c := range []struct {
+		rules string
+		want  []cairn.Source
+	}{
+		{forwardRules, []cairn.Source{cairn.SourceCloudTrail}},
+		{flushRules, nil}, // process_creation
+		{"title: Lone\nid: 00000000-0000-0000-0000-0000000000c1\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: X}\n  condition: sel\n", []cairn.Source{}},
+	} {
+		rs, err := sigma.Parse([]byte(c.rules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rs.CorrelatedSources()
+		if (got == nil) != (c.want == nil) || !slices.Equal(got, c.want) {
+			t.Errorf("CorrelatedSources = %#v, want %#v", got, c.want)
+		}
+	}
+}

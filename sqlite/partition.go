@@ -21,7 +21,7 @@ var _ cairn.PartitionReader = (*Store)(nil)
 const (
 	latestPartitionSQL = `SELECT time FROM events WHERE part % ? = ? ORDER BY time DESC, seq DESC LIMIT 1`
 	scanPartitionSQL   = `SELECT time, id, source, kind, type, host, raw FROM events
-WHERE time >= ? AND part % ? = ? ORDER BY time, seq`
+WHERE time >= ? AND part % ? = ? AND (? IS NULL OR source IN (SELECT value FROM json_each(?))) ORDER BY time, seq`
 )
 
 // LatestPartitionTime returns the newest time among the stored events of
@@ -49,12 +49,20 @@ func (s *Store) LatestPartitionTime(ctx context.Context, parts, part int) (time.
 // reads use their own connections and WAL lets writes go on. An in-memory
 // store has one connection for everything, so other writes wait for the
 // scan to end; fn must not write to the store (it would never return).
-func (s *Store) ScanPartition(ctx context.Context, parts, part int, since time.Time, fn func(cairn.Event) error) error {
-	if err := storeutil.CheckPartition(parts, part); err != nil {
+func (s *Store) ScanPartition(ctx context.Context, q cairn.PartitionScan, fn func(cairn.Event) error) error {
+	if err := storeutil.CheckPartition(q.Parts, q.Part); err != nil {
 		return err
 	}
+	var sources any // NULL: every source
+	if q.Sources != nil {
+		names := make([]string, len(q.Sources))
+		for i, src := range q.Sources {
+			names[i] = string(src)
+		}
+		sources = jsonWriter.JSONList(names)
+	}
 	// The zero since is before every time (storeutil.UnixNano).
-	rows, err := s.r.QueryContext(ctx, scanPartitionSQL, storeutil.UnixNano(since), parts, part)
+	rows, err := s.r.QueryContext(ctx, scanPartitionSQL, storeutil.UnixNano(q.Since), q.Parts, q.Part, sources, sources)
 	if err != nil {
 		return fmt.Errorf("scan partition: %w", err)
 	}

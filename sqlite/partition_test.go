@@ -21,8 +21,9 @@ func TestPartitionPlans(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"latest": {sqlite.LatestPartitionSQL, []any{4, 1}},
-		"scan":   {sqlite.ScanPartitionSQL, []any{int64(0), 4, 1}},
+		"latest":       {sqlite.LatestPartitionSQL, []any{4, 1}},
+		"scan":         {sqlite.ScanPartitionSQL, []any{int64(0), 4, 1, nil, nil}},
+		"scan-sources": {sqlite.ScanPartitionSQL, []any{int64(0), 4, 1, `["cloudtrail"]`, `["cloudtrail"]`}},
 	} {
 		plan, err := sqlite.Plan(s, q.sql, q.args...)
 		if err != nil {
@@ -58,7 +59,7 @@ func TestPartitionOfOldEvents(t *testing.T) {
 		t.Errorf("LatestPartitionTime = %v, %v; want %v, the time of the one event with a part", at, err, storetest.Base)
 	}
 	var got []string
-	if err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(ev cairn.Event) error {
+	if err := s.ScanPartition(ctx, cairn.PartitionScan{Parts: 1}, func(ev cairn.Event) error {
 		got = append(got, ev.ID)
 		return nil
 	}); err != nil || len(got) != 1 || got[0] != storetest.Tetragon(1, storetest.Base).ID {

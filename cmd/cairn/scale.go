@@ -103,6 +103,22 @@ func localCorrelation(c *sigma.CorrelationDef) bool {
 	return slices.Contains(c.GroupBy, "userIdentity.arn") || slices.Contains(c.GroupBy, "Computer")
 }
 
+// statefulSources returns the event sources the stateful detectors read
+// (nil: all): the correlations' rules and, with the pack, the analytics
+// of CloudTrail. A worker taking a partition over replays only those.
+func (rs ruleSets) statefulSources() []cairn.Source {
+	out := []cairn.Source{}
+	if rs.sigma != nil {
+		if out = rs.sigma.CorrelatedSources(); out == nil {
+			return nil
+		}
+	}
+	if rs.pack && !slices.Contains(out, cairn.SourceCloudTrail) {
+		out = append(out, cairn.SourceCloudTrail)
+	}
+	return out
+}
+
 // forwarding reports whether any of the rule sets' correlations is
 // re-keyed.
 func (rs ruleSets) forwarding() bool {
@@ -302,7 +318,7 @@ func (w *detectWorker) stage(ctx context.Context, p int) (*partitionStage, error
 	w.rebuilding.Lock()
 	defer w.rebuilding.Unlock()
 	start := time.Now()
-	n, err := stg.Rebuild(ctx, w.st, w.b.Partitions(), p, w.rs.rebuildWindow())
+	n, err := stg.Rebuild(ctx, w.st, w.b.Partitions(), p, w.rs.rebuildWindow(), w.rs.statefulSources())
 	if err != nil {
 		return nil, fmt.Errorf("rebuild partition %d: %w", p, err)
 	}

@@ -46,7 +46,7 @@ func wantPartition(stored []cairn.Event, parts, part int, since time.Time) []cai
 func scanAll(t *testing.T, s cairn.PartitionReader, parts, part int, since time.Time) []cairn.Event {
 	t.Helper()
 	var got []cairn.Event
-	err := s.ScanPartition(context.Background(), parts, part, since, func(ev cairn.Event) error {
+	err := s.ScanPartition(context.Background(), cairn.PartitionScan{Parts: parts, Part: part, Since: since}, func(ev cairn.Event) error {
 		got = append(got, ev)
 		return nil
 	})
@@ -122,6 +122,27 @@ func testPartitions(t *testing.T, s cairn.Store) {
 		t.Errorf("since after all: %v", ids(got))
 	}
 
+	// Sources limit the scan; an empty list selects nothing.
+	for _, srcs := range [][]cairn.Source{{cairn.SourceCloudTrail}, {cairn.SourceTetragon}, {cairn.SourceCloudTrail, cairn.SourceTetragon}, {}} {
+		var want []cairn.Event
+		for _, ev := range wantPartition(evs, 1, 0, time.Time{}) {
+			if slices.Contains(srcs, ev.Source) {
+				want = append(want, ev)
+			}
+		}
+		var got []cairn.Event
+		err := s.ScanPartition(ctx, cairn.PartitionScan{Parts: 1, Sources: srcs}, func(ev cairn.Event) error {
+			got = append(got, ev)
+			return nil
+		})
+		if err != nil || !slices.Equal(ids(got), ids(want)) {
+			t.Errorf("sources %v: %v, %v; want %v", srcs, ids(got), err, ids(want))
+		}
+		if len(srcs) == 1 && (len(want) == 0 || len(want) == len(evs)) {
+			t.Fatalf("%d of %d events of %v: the test would prove little", len(want), len(evs), srcs)
+		}
+	}
+
 	// A partition no event is in: the zero time and nothing scanned.
 	const many = 1 << 20
 	empty := 0
@@ -138,7 +159,7 @@ func testPartitions(t *testing.T, s cairn.Store) {
 	// fn's error stops the scan and is returned as is.
 	stop := errors.New("stop here")
 	calls := 0
-	err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(cairn.Event) error {
+	err := s.ScanPartition(ctx, cairn.PartitionScan{Parts: 1}, func(cairn.Event) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -152,7 +173,7 @@ func testPartitions(t *testing.T, s cairn.Store) {
 	for _, p := range [][2]int{{0, 0}, {-1, 0}, {4, 4}, {4, -1}, {1, 1}} {
 		_, err := s.LatestPartitionTime(ctx, p[0], p[1])
 		wantCode(t, err, cairn.EINVALID)
-		err = s.ScanPartition(ctx, p[0], p[1], time.Time{}, func(cairn.Event) error {
+		err = s.ScanPartition(ctx, cairn.PartitionScan{Parts: p[0], Part: p[1]}, func(cairn.Event) error {
 			t.Errorf("ScanPartition(%d, %d) called fn", p[0], p[1])
 			return nil
 		})
@@ -169,7 +190,7 @@ func ScanPartitionWhileWriting(t *testing.T, s cairn.Store) {
 	ctx := context.Background()
 	MustWrite(t, s, Mixed(20, Base)...)
 	calls := 0
-	err := s.ScanPartition(ctx, 1, 0, time.Time{}, func(cairn.Event) error {
+	err := s.ScanPartition(ctx, cairn.PartitionScan{Parts: 1}, func(cairn.Event) error {
 		calls++
 		if calls > 1 {
 			return nil
