@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn/field"
 	"github.com/cairn-cdr/cairn/filter"
+	"github.com/cairn-cdr/cairn/internal/disjoint"
 )
 
 // Risk is one incident: detections joined by what they share (a
@@ -50,19 +51,8 @@ var severityWeight = [...]float64{1, 2, 4, 7, 10}
 // score when cairn keeps them.
 func Risks(c *Case) []Risk {
 	n := len(c.Detections)
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	union := func(a, b int) { parent[find(a)] = find(b) }
+	sets := disjoint.New(n)
+	find, union := sets.Find, sets.Union
 	index := map[string]int{}
 	byKey := map[string]int{}
 	join := func(i int, key string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-cdr/cairn"
 	"github.com/cairn-cdr/cairn/correlate"
+	"github.com/cairn-cdr/cairn/internal/disjoint"
 )
 
 // Forward is one base-rule hit for one forwarded chain component of
@@ -63,18 +64,8 @@ type forwardRoute struct {
 // correlations, in rule set order.
 func forwardedComponents(rs *RuleSet, local func(*CorrelationDef) bool) ([]*component, []*CorrelationDef, error) {
 	cs := rs.Correlations
-	parent := make([]int, len(cs))
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
+	sets := disjoint.New(len(cs))
+	find := sets.Find
 	byRef := map[string]int{}
 	for i, c := range cs {
 		for _, ref := range []string{c.ID, c.Name} {
@@ -86,13 +77,9 @@ func forwardedComponents(rs *RuleSet, local func(*CorrelationDef) bool) ([]*comp
 	for i, c := range cs {
 		for _, ref := range c.Rules {
 			if j, ok := byRef[ref]; ok {
-				a, b := find(i), find(j)
-				// The smaller index is the root: the first correlation
+				// The root is the smallest index: the first correlation
 				// of the component in rule set order.
-				if a > b {
-					a, b = b, a
-				}
-				parent[b] = a
+				sets.Union(i, j)
 			}
 		}
 	}
