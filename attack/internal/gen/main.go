@@ -25,26 +25,18 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cairn-cdr/cairn/internal/genmain"
 )
 
 func main() {
-	corpus := flag.String("corpus", "", "directory holding attack-pattern/, x-mitre-tactic/ and x-mitre-matrix/")
 	version := flag.String("version", "", "ATT&CK release the corpus was taken from, e.g. 18")
-	out := flag.String("out", "table_gen.go", "file to write")
-	flag.Parse()
-	if *corpus == "" || *version == "" {
-		fmt.Fprintln(os.Stderr, "gen: -corpus and -version are required")
-		os.Exit(2)
-	}
-	src, err := generate(*corpus, *version)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
+	genmain.Run("gen", "attack-pattern/, x-mitre-tactic/ and x-mitre-matrix/", "table_gen.go", func(corpus string) ([]byte, error) {
+		if *version == "" {
+			return nil, genmain.UsageError("-corpus and -version are required")
+		}
+		return generate(corpus, *version)
+	})
 }
 
 // stixObject holds the fields of a STIX object that the table needs; all

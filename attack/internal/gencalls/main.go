@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"go/format"
 	"os"
@@ -30,25 +29,11 @@ import (
 	"strings"
 
 	"github.com/cairn-cdr/cairn/attack"
+	"github.com/cairn-cdr/cairn/internal/genmain"
 )
 
 func main() {
-	corpus := flag.String("corpus", "", "directory holding TrailDiscover's events.json")
-	out := flag.String("out", "calls_gen.go", "file to write")
-	flag.Parse()
-	if *corpus == "" {
-		fmt.Fprintln(os.Stderr, "gencalls: -corpus is required")
-		os.Exit(2)
-	}
-	src, err := generate(*corpus)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gencalls:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gencalls:", err)
-		os.Exit(1)
-	}
+	genmain.Run("gencalls", "TrailDiscover's events.json", "calls_gen.go", generate)
 }
 
 // entry holds the fields of a catalog entry that the table needs; all

