@@ -87,14 +87,23 @@ func done(e *env, err error) int {
 	return exitOK
 }
 
-// identityView builds the view of one identity, ENOTFOUND when it made
-// no call cairn stored.
-func identityView(ctx context.Context, st cairn.Store, key string) (identity.View, error) {
+// openIdentity opens the store and builds the view of one identity in
+// it, ENOTFOUND when it made no call cairn stored. The caller closes the
+// store; on an error it is closed.
+func openIdentity(ctx context.Context, db, key string) (cairn.Store, identity.View, error) {
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return nil, identity.View{}, err
+	}
 	v, err := identity.One(ctx, st, st, nil, identity.Options{}, key)
 	if cairn.ErrorCode(err) == cairn.ENOTFOUND {
-		return v, cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored (cairn identities lists them)", termsafe.String(key))
+		err = cairn.Errorf(cairn.ENOTFOUND, "no CloudTrail call of identity %q is stored (cairn identities lists them)", termsafe.String(key))
 	}
-	return v, err
+	if err != nil {
+		st.Close()
+		return nil, v, err
+	}
+	return st, v, nil
 }
 
 func identitiesShow(ctx context.Context, e *env, args []string) int {
@@ -111,15 +120,11 @@ func identitiesShow(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "cairn identities show: name one identity (its ARN, as cairn identities lists it)")
 		return exitUsage
 	}
-	st, err := openStore(ctx, *db)
+	st, v, err := openIdentity(ctx, *db, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	v, err := identityView(ctx, st, fs.Arg(0))
-	if err != nil {
-		return fail(e, err)
-	}
 	if *out == "json" {
 		return done(e, writeJSON(e.stdout, v))
 	}
@@ -207,15 +212,11 @@ func identitiesFlag(ctx context.Context, e *env, args []string) int {
 		}
 		began = t
 	}
-	st, err := openStore(ctx, *db)
+	st, v, err := openIdentity(ctx, *db, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	v, err := identityView(ctx, st, fs.Arg(0))
-	if err != nil {
-		return fail(e, err)
-	}
 	status := cairn.IdentityStatus{Identity: v.Key, State: cairn.IdentityCleared, By: actor(e), At: now, Note: *note}
 	if *compromised {
 		status.State = cairn.IdentityCompromised
@@ -260,15 +261,11 @@ func runPolicy(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cairn policy: %v\n", err)
 		return exitUsage
 	}
-	st, err := openStore(ctx, *db)
+	st, v, err := openIdentity(ctx, *db, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	v, err := identityView(ctx, st, fs.Arg(0))
-	if err != nil {
-		return fail(e, err)
-	}
 	rec, err := identity.Recommend(ctx, st, v, since, until)
 	if err != nil {
 		return fail(e, err)
@@ -334,15 +331,11 @@ func runRemediate(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "cairn remediate: --execute needs one --strategy")
 		return exitUsage
 	}
-	st, err := openStore(ctx, *db)
+	st, v, err := openIdentity(ctx, *db, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
 	defer st.Close()
-	v, err := identityView(ctx, st, fs.Arg(0))
-	if err != nil {
-		return fail(e, err)
-	}
 	keys, bad := remediate.UsableKeys(v.AccessKeys)
 	if len(bad) > 0 {
 		fmt.Fprintf(e.stderr, "cairn remediate: left out malformed access key ids: %s\n", termsafe.String(strings.Join(bad, ", ")))
