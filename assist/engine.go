@@ -158,20 +158,9 @@ func (e *Engine) Ask(ctx context.Context, sess *Session, question, feed string) 
 	if err != nil {
 		return Answer{}, err
 	}
-	answer := answerers[p.Intent]
-	if answer == nil {
-		answer = answerHelp
-	}
-	a, err := answer(ctx, Env{Store: e.st, Describe: e.describe, Now: now}, c, p)
+	a, err := e.offline(ctx, c, p, scope, now)
 	if err != nil {
 		return Answer{}, err
-	}
-	a.Intent, a.Filter, a.Scope = p.Intent, scope.Filter(), scope.Label()
-	if a.Evidence == nil {
-		a.Evidence = []string{}
-	}
-	if a.Artifacts == nil {
-		a.Artifacts = []Artifact{}
 	}
 	e.mu.Lock()
 	if p.Understood {

@@ -77,6 +77,21 @@ type ctFile struct {
 	data []byte
 }
 
+// CloudTrailFile wraps records in one file as CloudTrail delivers them,
+// {"Records":[...]}, uncompressed.
+func CloudTrailFile(records [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"Records":[`)
+	for i, r := range records {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(r)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
 // cloudTrailFiles groups records by account, region and delivery window
 // and encodes each group as CloudTrail writes a log file.
 func cloudTrailFiles(recs [][]byte) ([]ctFile, error) {

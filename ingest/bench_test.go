@@ -128,7 +128,7 @@ func BenchmarkIngest(b *testing.B) {
 				runtime.GC()
 				resetPeak()
 				start = time.Now()
-				rep, err := ingest.Run(context.Background(), []ingest.Input{memInput(in.data)}, ingest.Options{Store: st})
+				rep, err := ingest.Run(context.Background(), []ingest.Input{ingest.Memory("bench", in.data)}, ingest.Options{Store: st})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -149,7 +149,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				start = time.Now()
-				if _, err := ingest.Run(context.Background(), []ingest.Input{memInput(in.data)}, ingest.Options{Store: st, Tree: ingest.NewTree(context.Background(), st)}); err != nil {
+				if _, err := ingest.Run(context.Background(), []ingest.Input{ingest.Memory("bench", in.data)}, ingest.Options{Store: st, Tree: ingest.NewTree(context.Background(), st)}); err != nil {
 					b.Fatal(err)
 				}
 				if err := st.Close(); err != nil {
@@ -164,7 +164,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				start = time.Now()
-				rep, err = ingest.Run(context.Background(), []ingest.Input{memInput(in.data)},
+				rep, err = ingest.Run(context.Background(), []ingest.Input{ingest.Memory("bench", in.data)},
 					ingest.Options{Store: st, Tree: ingest.NewTree(context.Background(), st), Rules: engine})
 				if err != nil {
 					b.Fatal(err)
@@ -207,12 +207,6 @@ func parseJSON(b *testing.B, name string, data []byte) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		b.Fatal(err)
 	}
-}
-
-func memInput(data []byte) ingest.Input {
-	return ingest.Input{Origin: "bench", Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}}
 }
 
 // benchRules loads cairn's rule pack and, when the corpus is there, every

@@ -5,6 +5,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -216,6 +217,13 @@ func Expand(args []string, stdin io.Reader) ([]Input, error) {
 		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// Memory is an input of data in memory, named origin.
+func Memory(origin string, data []byte) Input {
+	return Input{Origin: origin, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}}
 }
 
 func fileInput(path string, size int64) Input {

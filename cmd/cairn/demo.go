@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
 
@@ -84,29 +83,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 // detectors as any other input.
 func ingestDemo(ctx context.Context, st cairn.Store, sc *demo.Scenario, dets detectors) (*ingest.Report, error) {
 	inputs := []ingest.Input{
-		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
-		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
+		ingest.Memory("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
+		ingest.Memory("demo:cloudtrail", demo.CloudTrailFile(sc.CloudTrail)),
 	}
 	return ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st),
 		Rules: dets.falco, Detectors: dets.other})
-}
-
-func memInput(origin string, data []byte) ingest.Input {
-	return ingest.Input{Origin: origin, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}}
-}
-
-// cloudTrailFile wraps records the way CloudTrail delivers them.
-func cloudTrailFile(records [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"Records":[`)
-	for i, r := range records {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(r)
-	}
-	b.WriteString("]}")
-	return b.Bytes()
 }

@@ -7,7 +7,6 @@ package demostore
 import (
 	"bytes"
 	"context"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -60,8 +59,8 @@ func Open(tb testing.TB, seed int64, now time.Time) *Fixture {
 		tb.Fatal(err)
 	}
 	inputs := []ingest.Input{
-		memInput("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
-		memInput("demo:cloudtrail", cloudTrailFile(sc.CloudTrail)),
+		ingest.Memory("demo:tetragon", bytes.Join(sc.Tetragon, []byte("\n"))),
+		ingest.Memory("demo:cloudtrail", demo.CloudTrailFile(sc.CloudTrail)),
 	}
 	rep, err := ingest.Run(ctx, inputs, ingest.Options{Store: st, Format: decode.Auto, Tree: ingest.NewTree(ctx, st),
 		Rules: falco.NewEngine(fs.Rules), Detectors: []ingest.Detector{&analytics.InstanceCredentials{}, sd}})
@@ -72,23 +71,3 @@ func Open(tb testing.TB, seed int64, now time.Time) *Fixture {
 }
 
 var _ cairn.Store = (*sqlite.Store)(nil)
-
-func memInput(origin string, data []byte) ingest.Input {
-	return ingest.Input{Origin: origin, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}}
-}
-
-// cloudTrailFile wraps records the way CloudTrail delivers them.
-func cloudTrailFile(records [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"Records":[`)
-	for i, r := range records {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(r)
-	}
-	b.WriteString("]}")
-	return b.Bytes()
-}
