@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -246,9 +245,10 @@ func (b *Bus) subject(p int) string { return b.cfg.Subject + "." + strconv.Itoa(
 
 // Partition returns the partition ev is published to (see
 // cairn.PartitionKey).
-func (b *Bus) Partition(ev *cairn.Event) int {
-	return int(cairn.PartitionHash(ev) % uint32(b.cfg.Partitions))
-}
+func (b *Bus) Partition(ev *cairn.Event) int { return b.partitionOf(cairn.PartitionKey(ev)) }
+
+// partitionOf returns the partition of a message partitioned by key.
+func (b *Bus) partitionOf(key string) int { return int(cairn.KeyHash(key) % uint32(b.cfg.Partitions)) }
 
 // Partitions returns the number of partitions.
 func (b *Bus) Partitions() int { return b.cfg.Partitions }
@@ -283,12 +283,6 @@ func (b *Bus) Pending(ctx context.Context) (uint64, error) {
 		n += info.NumPending + uint64(info.NumAckPending)
 	}
 	return n, nil
-}
-
-func hashString(s string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return h.Sum32()
 }
 
 // Publish publishes evs and returns once JetStream has stored all of them.
@@ -333,8 +327,7 @@ func (b *Bus) PublishMessages(ctx context.Context, msgs []Message) error {
 		futures := make([]jetstream.PubAckFuture, 0, end-start)
 		for i := start; i < end; i++ {
 			m := &msgs[i]
-			p := int(cairn.KeyHash(m.Key) % uint32(b.cfg.Partitions))
-			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: b.subject(p), Data: m.Data}, jetstream.WithMsgID(m.ID))
+			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: b.subject(b.partitionOf(m.Key)), Data: m.Data}, jetstream.WithMsgID(m.ID))
 			if err != nil {
 				return fmt.Errorf("publish %s: %w", m.ID, err)
 			}

@@ -126,7 +126,7 @@ func (w *worker) round(ctx context.Context) {
 	}
 	// Start from a worker-specific partition so that workers starting
 	// together do not all race for the same ones.
-	start := int(hashString(w.b.cfg.WorkerID) % uint32(n))
+	start := int(cairn.KeyHash(w.b.cfg.WorkerID) % uint32(n))
 	for i := 0; i < n && len(w.owned) < share && ctx.Err() == nil; i++ {
 		p := (start + i) % n
 		if _, ok := w.owned[p]; ok {

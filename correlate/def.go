@@ -293,6 +293,35 @@ func compile(defs []*Def, base []string) ([]*compiled, error) {
 	return out, nil
 }
 
+// FieldsFor returns the group-by fields and the condition field read for
+// a hit of the rule with this id and name: GroupBy and Condition.Field
+// with the aliases given for the rule's name applied, else those given
+// for its id.
+func (d *Def) FieldsFor(id, name string) ([]string, string) {
+	for _, ref := range []string{name, id} {
+		fields, value, mapped := slices.Clone(d.GroupBy), d.Condition.Field, false
+		for alias, byRule := range d.Aliases {
+			f, ok := byRule[ref]
+			if !ok {
+				continue
+			}
+			mapped = true
+			for i, g := range d.GroupBy {
+				if g == alias {
+					fields[i] = f
+				}
+			}
+			if alias == d.Condition.Field {
+				value = f
+			}
+		}
+		if mapped {
+			return fields, value
+		}
+	}
+	return d.GroupBy, d.Condition.Field
+}
+
 // compileAliases fills c's per-rule field lists from its aliases.
 // Unless anyBase, the rules aliases name must be referenced by c or known.
 func compileAliases(c *compiled, byRef map[string]*compiled, baseSet map[string]bool, anyBase bool, fail func(string, ...any)) {
@@ -311,26 +340,14 @@ func compileAliases(c *compiled, byRef map[string]*compiled, baseSet map[string]
 			fail("alias %q is used neither in group-by nor as condition.field", alias)
 		}
 		for _, rule := range sortedKeys(c.Aliases[alias]) {
-			field := c.Aliases[alias][rule]
 			_, isDef := byRef[rule]
 			if !slices.Contains(c.Rules, rule) && !isDef && !baseSet[rule] && !anyBase {
 				fail("alias %q names rule %q, which the correlation does not reference", alias, rule)
 			}
-			if field == "" {
+			if c.Aliases[alias][rule] == "" {
 				fail("alias %q maps rule %q to an empty field", alias, rule)
 			}
-			if _, ok := c.aliasFields[rule]; !ok {
-				c.aliasFields[rule] = slices.Clone(c.GroupBy)
-				c.aliasValue[rule] = c.Condition.Field
-			}
-			for i, g := range c.GroupBy {
-				if g == alias {
-					c.aliasFields[rule][i] = field
-				}
-			}
-			if alias == c.Condition.Field {
-				c.aliasValue[rule] = field
-			}
+			c.aliasFields[rule], c.aliasValue[rule] = c.Def.FieldsFor(rule, rule)
 		}
 	}
 }

@@ -596,47 +596,38 @@ func (w *writer) write(b batch) error {
 			return fmt.Errorf("store processes: %w", err)
 		}
 	}
-	if len(b.events) > 0 && w.publish != nil {
+	var res cairn.WriteResult
+	switch {
+	case len(b.events) == 0:
+	case w.publish != nil:
 		if err := w.publish(ctx, b.events); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		rep.Accepted += len(b.events)
-		for _, ev := range b.events {
-			rep.BySource[string(ev.Source)]++
-		}
-		w.mu.Unlock()
-	} else if len(b.events) > 0 {
-		res, err := st.WriteEvents(ctx, b.events)
-		if err != nil {
+		res.Inserted = len(b.events) // published: duplicates are dropped where they are stored
+	default:
+		var err error
+		if res, err = st.WriteEvents(ctx, b.events); err != nil {
 			return fmt.Errorf("store events: %w", err)
 		}
-		if len(b.dets) > 0 {
-			if err := w.dets.WriteDetections(ctx, b.dets, b.events); err != nil {
-				return fmt.Errorf("store detections: %w", err)
-			}
-		}
-		w.committed(b.dets)
-		w.mu.Lock()
-		rep.Detections += len(b.dets)
-		rep.Accepted += res.Inserted
-		rep.Duplicates += res.Duplicates
-		for _, ev := range b.events {
-			rep.BySource[string(ev.Source)]++
-		}
-		w.mu.Unlock()
-		countStored(m, b.events, res, b.dets)
-	} else if len(b.dets) > 0 {
-		// Detections decided at the end of the input (windows that
-		// close) come in a batch of their own.
-		if err := w.dets.WriteDetections(ctx, b.dets, nil); err != nil {
+	}
+	// Without events, detections decided at the end of the input (windows
+	// that close) in a batch of their own.
+	if len(b.dets) > 0 {
+		if err := w.dets.WriteDetections(ctx, b.dets, b.events); err != nil {
 			return fmt.Errorf("store detections: %w", err)
 		}
-		w.committed(b.dets)
-		w.mu.Lock()
-		rep.Detections += len(b.dets)
-		w.mu.Unlock()
-		countStored(m, nil, cairn.WriteResult{}, b.dets)
+	}
+	w.committed(b.dets)
+	w.mu.Lock()
+	rep.Detections += len(b.dets)
+	rep.Accepted += res.Inserted
+	rep.Duplicates += res.Duplicates
+	for _, ev := range b.events {
+		rep.BySource[string(ev.Source)]++
+	}
+	w.mu.Unlock()
+	if w.publish == nil {
+		countStored(m, b.events, res, b.dets)
 	}
 	if m != nil {
 		m.Batches.Inc()

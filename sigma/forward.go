@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
@@ -101,7 +102,7 @@ func forwardedComponents(rs *RuleSet, local func(*CorrelationDef) bool) ([]*comp
 		}
 		comp := byRoot[root]
 		if comp == nil {
-			comp = &component{label: firstNonEmpty(c.ID, c.Name, c.Title)}
+			comp = &component{label: cmp.Or(c.ID, c.Name, c.Title)}
 			if labels[comp.label] {
 				return nil, nil, cairn.Errorf(cairn.EINVALID, "forwarded correlations: two chain components are both named %q", comp.label)
 			}
@@ -112,15 +113,6 @@ func forwardedComponents(rs *RuleSet, local func(*CorrelationDef) bool) ([]*comp
 		comp.defs = append(comp.defs, c)
 	}
 	return comps, loc, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // forwardRoutes returns, by rule, the forwarded components whose
@@ -172,38 +164,10 @@ func references(c *CorrelationDef, r *Rule) bool {
 }
 
 // fieldsFor returns the group-by fields and condition field c reads for
-// hits of r, after aliases, as the correlation engine resolves them: the
-// aliases given for the rule's name, else for its id.
+// hits of r, after aliases, as the correlation engine resolves them.
 func fieldsFor(c *CorrelationDef, r *Rule) ([]string, string) {
-	var value string
-	if len(c.Condition.Field) > 0 {
-		value = c.Condition.Field[0]
-	}
-	keys := append([]string(nil), c.GroupBy...)
-	ref := ""
-	for _, cand := range []string{r.Name, r.ID} {
-		for _, m := range c.Aliases {
-			if _, ok := m[cand]; ok && cand != "" {
-				ref = cand
-				break
-			}
-		}
-		if ref != "" {
-			break
-		}
-	}
-	if ref == "" {
-		return keys, value
-	}
-	for i, g := range keys {
-		if f, ok := c.Aliases[g][ref]; ok {
-			keys[i] = f
-		}
-	}
-	if f, ok := c.Aliases[value][ref]; ok && value != "" {
-		value = f
-	}
-	return keys, value
+	def := correlate.Def{GroupBy: c.GroupBy, Aliases: c.Aliases, Condition: correlationCondition(c.Condition)}
+	return def.FieldsFor(r.ID, r.Name)
 }
 
 // appendForwards appends the Forwards of r's match of ev, one per route.
